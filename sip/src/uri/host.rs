@@ -1,0 +1,106 @@
+//! Hosts: domain names, IPv4 addresses and IPv6 references.
+
+use std::{
+    fmt,
+    net::{Ipv4Addr, Ipv6Addr},
+};
+
+use super::UriError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host<'a> {
+    /// A domain name as written (compare case-insensitively).
+    Domain(&'a str),
+    V4(Ipv4Addr),
+    /// An IPv6 reference; written in brackets.
+    V6(Ipv6Addr),
+}
+
+impl<'a> Host<'a> {
+    pub fn parse(s: &'a str) -> Result<Host<'a>, UriError> {
+        if let Some(inner) = s.strip_prefix('[') {
+            let inner = inner.strip_suffix(']').ok_or(UriError::Host)?;
+            return inner.parse().map(Host::V6).map_err(|_| UriError::Host);
+        }
+        if s.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+            if let Ok(ip) = s.parse() {
+                return Ok(Host::V4(ip));
+            }
+        }
+        let labels = s.strip_suffix('.').unwrap_or(s);
+        let valid = !labels.is_empty()
+            && labels.split('.').all(|l| {
+                !l.is_empty()
+                    && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        if valid {
+            Ok(Host::Domain(s))
+        } else {
+            Err(UriError::Host)
+        }
+    }
+
+    /// Host equality: domains case-insensitively, addresses by value.
+    pub fn equivalent(&self, other: &Host<'_>) -> bool {
+        match (self, other) {
+            (Host::Domain(a), Host::Domain(b)) => a.eq_ignore_ascii_case(b),
+            (Host::V4(a), Host::V4(b)) => a == b,
+            (Host::V6(a), Host::V6(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Parses `host[:port]`.
+pub(crate) fn parse_hostport(s: &str) -> Result<(Host<'_>, Option<u16>), UriError> {
+    let (host, port) = if s.starts_with('[') {
+        match s.find(']') {
+            Some(end) => (&s[..=end], s[end + 1..].strip_prefix(':')),
+            None => return Err(UriError::Host),
+        }
+    } else {
+        match s.rfind(':') {
+            Some(c) => (&s[..c], Some(&s[c + 1..])),
+            None => (s, None),
+        }
+    };
+    if s.starts_with('[') && port.is_none() && s.len() > host.len() {
+        return Err(UriError::Port);
+    }
+    let port = match port {
+        Some(p) => Some(parse_port(p).ok_or(UriError::Port)?),
+        None => None,
+    };
+    Ok((Host::parse(host)?, port))
+}
+
+pub(crate) fn parse_port(p: &str) -> Option<u16> {
+    if p.is_empty() || p.len() > 5 || !p.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    p.parse().ok()
+}
+
+impl fmt::Display for Host<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Domain(d) => f.write_str(d),
+            Host::V4(ip) => write!(f, "{ip}"),
+            Host::V6(ip) => write!(f, "[{ip}]"),
+        }
+    }
+}
+
+/// Builds a host and port from separately scanned text (a Via's sent-by).
+pub(crate) fn parse_port_host<'a>(
+    host: &'a str,
+    port: Option<&str>,
+) -> Result<(Host<'a>, Option<u16>), UriError> {
+    let port = match port {
+        Some(p) => Some(parse_port(p).ok_or(UriError::Port)?),
+        None => None,
+    };
+    Ok((Host::parse(host)?, port))
+}

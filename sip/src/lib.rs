@@ -7,6 +7,7 @@
 //! tests all drive the same code.
 
 mod bytestr;
+pub mod dialog;
 pub mod error;
 pub mod framer;
 pub mod header;

@@ -2,8 +2,9 @@
 //! from the message; nothing is parsed or allocated for headers that are not asked for.
 
 use super::{
-    contact::Contact, cseq::CSeq, event::Event, event::SubscriptionState, media::MediaType,
-    numeric::parse_delta_header, tokens::TokenList, via::Via, HeaderName, Headers,
+    contact::Contact, cseq::CSeq, date::is_valid_sip_date, event::Event, event::SubscriptionState,
+    media::MediaType, numeric::parse_delta_header, numeric::RetryAfter, tokens::TokenList,
+    via::Via, HeaderName, Headers,
 };
 use crate::{
     error::{ErrorKind, MessageKind, ParseError, Result},
@@ -138,6 +139,65 @@ impl Headers {
         Ok(out)
     }
 
+    /// Accept entries (an empty Accept means "nothing"); `None` when absent.
+    pub fn accept(&self) -> Result<Option<Vec<MediaType<'_>>>> {
+        let mut lines = self.get_all(&HeaderName::Accept).peekable();
+        if lines.peek().is_none() {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        for line in lines {
+            out.extend(MediaType::parse_list(line)?);
+        }
+        Ok(Some(out))
+    }
+
+    /// SIP-ETag (RFC 3903 §11.3.1): a single token.
+    pub fn sip_etag(&self) -> Result<Option<&str>> {
+        self.optional_token(&HeaderName::SipETag, "SIP-ETag")
+    }
+
+    /// SIP-If-Match (RFC 3903 §11.3.2): a single token.
+    pub fn sip_if_match(&self) -> Result<Option<&str>> {
+        self.optional_token(&HeaderName::SipIfMatch, "SIP-If-Match")
+    }
+
+    /// User-Agent: free text (product tokens and comments).
+    pub fn user_agent(&self) -> Option<&str> {
+        self.get(&HeaderName::UserAgent)
+    }
+
+    /// Server: free text (product tokens and comments).
+    pub fn server(&self) -> Option<&str> {
+        self.get(&HeaderName::Server)
+    }
+
+    pub fn retry_after(&self) -> Result<Option<RetryAfter<'_>>> {
+        self.optional(&HeaderName::RetryAfter, "Retry-After")?
+            .map(RetryAfter::parse)
+            .transpose()
+    }
+
+    /// Date, checked to be an RFC 1123 date in GMT; returned as written.
+    pub fn date(&self) -> Result<Option<&str>> {
+        match self.optional(&HeaderName::Date, "Date")? {
+            Some(d) if !is_valid_sip_date(d) => Err(ParseError::header("Date")),
+            d => Ok(d),
+        }
+    }
+
+    /// Content-Length as received (the serializer always writes the body's real length).
+    pub fn content_length(&self) -> Result<Option<u32>> {
+        self.optional_delta(&HeaderName::ContentLength, "Content-Length")
+    }
+
+    fn optional_token(&self, name: &HeaderName, label: &'static str) -> Result<Option<&str>> {
+        match self.optional(name, label)? {
+            Some(v) if !crate::scan::is_token(v) => Err(ParseError::header(label)),
+            v => Ok(v),
+        }
+    }
+
     fn optional(&self, name: &HeaderName, label: &'static str) -> Result<Option<&str>> {
         let mut it = self.get_all(name);
         let first = it.next();
@@ -154,5 +214,37 @@ impl Headers {
         self.optional(name, label)?
             .map(|v| parse_delta_header(v, label))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use crate::{parse_datagram, Limits};
+
+    #[test]
+    fn optional_headers() {
+        let raw = "PUBLISH sip:a@h SIP/2.0\r\nSIP-If-Match: dx200xyz\r\nAccept: application/pidf+xml, text/plain\r\n\
+                   Retry-After: 30\r\nDate: Sat, 13 Nov 2010 23:29:00 GMT\r\nUser-Agent: baresip v3 (x86_64/linux)\r\n\
+                   Content-Length: 0\r\n\r\n";
+        let m =
+            parse_datagram(Bytes::from_static(raw.as_bytes()), &Limits::default()).expect("parse");
+        let h = m.headers();
+        assert_eq!(h.sip_if_match(), Ok(Some("dx200xyz")));
+        assert_eq!(h.sip_etag(), Ok(None));
+        assert_eq!(h.accept().expect("accept").map(|a| a.len()), Some(2));
+        assert_eq!(h.retry_after().expect("ra").map(|r| r.seconds), Some(30));
+        assert!(h.date().expect("date").is_some());
+        assert_eq!(h.user_agent(), Some("baresip v3 (x86_64/linux)"));
+        assert_eq!(h.content_length(), Ok(Some(0)));
+    }
+
+    #[test]
+    fn duplicate_single_headers_are_errors() {
+        let raw = "PUBLISH sip:a@h SIP/2.0\r\nSIP-If-Match: a\r\nSIP-If-Match: b\r\nContent-Length: 0\r\n\r\n";
+        let m =
+            parse_datagram(Bytes::from_static(raw.as_bytes()), &Limits::default()).expect("parse");
+        assert!(m.headers().sip_if_match().is_err());
     }
 }

@@ -6,6 +6,7 @@
 //! and work to do comes out of `poll_*` methods, so the front end, the home server and the
 //! tests all drive the same code.
 
+pub mod auth;
 mod bytestr;
 pub mod dialog;
 pub mod error;

@@ -1,0 +1,112 @@
+//! Stateless nonces: `base64url(timestamp || HMAC-SHA256(key, timestamp || realm)[..16])`.
+//! The server keeps no table: a nonce proves by its MAC that this server issued it for
+//! this realm, and its timestamp tells whether it is still fresh.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// How far in the future a nonce timestamp may lie (clock skew between pool members).
+const MAX_FUTURE_SKEW_SECS: u64 = 30;
+
+/// The secret that signs nonces; every front end/home server of a pool shares it.
+#[derive(Clone)]
+pub struct NonceKey([u8; 32]);
+
+/// What a nonce turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceStatus {
+    Valid,
+    /// Issued by us, but older than allowed: answer 401 with `stale=true`.
+    Stale,
+    /// Not ours, tampered, for another realm, or from the future.
+    Invalid,
+}
+
+impl NonceKey {
+    pub fn new(secret: [u8; 32]) -> Self {
+        NonceKey(secret)
+    }
+
+    pub fn issue(&self, realm: &str, now_secs: u64) -> String {
+        let ts = now_secs.to_be_bytes();
+        let mut raw = [0u8; 24];
+        raw[..8].copy_from_slice(&ts);
+        raw[8..].copy_from_slice(&self.mac(&ts, realm)[..16]);
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn check(&self, nonce: &str, realm: &str, now_secs: u64, max_age_secs: u64) -> NonceStatus {
+        let Ok(raw) = URL_SAFE_NO_PAD.decode(nonce) else {
+            return NonceStatus::Invalid;
+        };
+        if raw.len() != 24 {
+            return NonceStatus::Invalid;
+        }
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&raw[..8]);
+        let mac = self.mac(&ts, realm);
+        if !bool::from(mac[..16].ct_eq(&raw[8..])) {
+            return NonceStatus::Invalid;
+        }
+        let issued = u64::from_be_bytes(ts);
+        if issued > now_secs.saturating_add(MAX_FUTURE_SKEW_SECS) {
+            return NonceStatus::Invalid;
+        }
+        if now_secs.saturating_sub(issued) > max_age_secs {
+            return NonceStatus::Stale;
+        }
+        NonceStatus::Valid
+    }
+
+    fn mac(&self, ts: &[u8; 8], realm: &str) -> [u8; 32] {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut m =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        m.update(ts);
+        m.update(realm.as_bytes());
+        m.finalize().into_bytes().into()
+    }
+}
+
+impl std::fmt::Debug for NonceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NonceKey(<secret>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: NonceKey = NonceKey([7; 32]);
+
+    #[test]
+    fn fresh_stale_invalid() {
+        let n = KEY.issue("example.com", 1_000);
+        assert_eq!(KEY.check(&n, "example.com", 1_100, 300), NonceStatus::Valid);
+        assert_eq!(KEY.check(&n, "example.com", 1_301, 300), NonceStatus::Stale);
+        assert_eq!(KEY.check(&n, "other.com", 1_100, 300), NonceStatus::Invalid);
+        assert_eq!(
+            NonceKey([8; 32]).check(&n, "example.com", 1_100, 300),
+            NonceStatus::Invalid
+        );
+        assert_eq!(
+            KEY.check(&n, "example.com", 900, 300),
+            NonceStatus::Invalid,
+            "from the future"
+        );
+        let mut tampered = n.into_bytes();
+        tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).expect("ascii");
+        assert_eq!(
+            KEY.check(&tampered, "example.com", 1_100, 300),
+            NonceStatus::Invalid
+        );
+        assert_eq!(
+            KEY.check("not base64!", "example.com", 1_100, 300),
+            NonceStatus::Invalid
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! Parsing of `Authorization` / `Proxy-Authorization` credentials and of
+//! `WWW-Authenticate` / `Proxy-Authenticate` challenges (RFC 3261 §25.1): a scheme token,
+//! then `name=value` pairs (token or quoted string) separated by commas, with LWS anywhere.
+
+use std::borrow::Cow;
+
+use super::{Algorithm, DigestError};
+use crate::scan::{unquote, Scanner};
+
+/// Quality of protection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Qop {
+    Auth,
+}
+
+/// Digest credentials from a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials<'a> {
+    pub username: Cow<'a, str>,
+    pub realm: Cow<'a, str>,
+    pub nonce: Cow<'a, str>,
+    pub uri: Cow<'a, str>,
+    /// The response hash, as sent (hex).
+    pub response: Cow<'a, str>,
+    pub algorithm: Algorithm,
+    pub cnonce: Option<Cow<'a, str>>,
+    pub opaque: Option<Cow<'a, str>>,
+    pub qop: Option<Qop>,
+    /// The nonce count; `None` without qop.
+    pub nc: Option<u32>,
+    /// nc as sent (it enters the hash as written).
+    pub nc_raw: Option<&'a str>,
+}
+
+impl<'a> Credentials<'a> {
+    /// Parses a credentials header value. A scheme other than Digest gives
+    /// [`DigestError::UnsupportedScheme`] (the server answers with a fresh challenge).
+    pub fn parse(s: &'a str) -> Result<Credentials<'a>, DigestError> {
+        let pairs = parse_scheme_and_params(s)?;
+        let get = |name: &'static str| take(&pairs, name);
+        let username = get("username")?.ok_or(DigestError::MissingParam("username"))?;
+        let realm = get("realm")?.ok_or(DigestError::MissingParam("realm"))?;
+        let nonce = get("nonce")?.ok_or(DigestError::MissingParam("nonce"))?;
+        let uri = get("uri")?.ok_or(DigestError::MissingParam("uri"))?;
+        let response = get("response")?.ok_or(DigestError::MissingParam("response"))?;
+        let algorithm = match get("algorithm")? {
+            Some(a) => Algorithm::parse(&a)?,
+            None => Algorithm::Md5,
+        };
+        let cnonce = get("cnonce")?;
+        let opaque = get("opaque")?;
+        let qop = match get("qop")? {
+            Some(q) if q.eq_ignore_ascii_case("auth") => Some(Qop::Auth),
+            Some(q) => return Err(DigestError::UnsupportedQop(q.into_owned())),
+            None => None,
+        };
+        let nc_raw = pairs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("nc"))
+            .map(|(_, v)| v.raw);
+        let nc = match nc_raw {
+            Some(v) if v.len() == 8 && v.bytes().all(|c| c.is_ascii_hexdigit()) => Some(
+                u32::from_str_radix(v, 16).map_err(|_| DigestError::BadNonceCount(v.to_owned()))?,
+            ),
+            Some(v) => return Err(DigestError::BadNonceCount(v.to_owned())),
+            None => None,
+        };
+        if qop.is_some() && (cnonce.is_none() || nc.is_none()) {
+            return Err(DigestError::QopWithoutCnonce);
+        }
+        Ok(Credentials {
+            username,
+            realm,
+            nonce,
+            uri,
+            response,
+            algorithm,
+            cnonce,
+            opaque,
+            qop,
+            nc,
+            nc_raw,
+        })
+    }
+}
+
+/// One `name=value`; `raw` is the value as written (quotes included if quoted).
+#[derive(Debug)]
+pub(super) struct Param<'a> {
+    pub raw: &'a str,
+    pub quoted: bool,
+}
+
+impl<'a> Param<'a> {
+    pub(super) fn value(&self) -> Cow<'a, str> {
+        if self.quoted {
+            unquote(&self.raw[1..self.raw.len() - 1])
+        } else {
+            Cow::Borrowed(self.raw)
+        }
+    }
+}
+
+/// The value of `name` (case-insensitive); an error if it appears twice.
+pub(super) fn take<'a>(
+    pairs: &[(&'a str, Param<'a>)],
+    name: &'static str,
+) -> Result<Option<Cow<'a, str>>, DigestError> {
+    let mut it = pairs.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
+    let first = it.next();
+    if it.next().is_some() {
+        return Err(DigestError::DuplicateParam(name.to_owned()));
+    }
+    Ok(first.map(|(_, p)| p.value()))
+}
+
+/// Parses `Digest name=value, ...`; refuses other schemes.
+pub(super) fn parse_scheme_and_params(s: &str) -> Result<Vec<(&str, Param<'_>)>, DigestError> {
+    let mut sc = Scanner::new(s);
+    sc.skip_lws();
+    let scheme = sc.token().ok_or(DigestError::Syntax(sc.pos()))?;
+    if !scheme.eq_ignore_ascii_case("Digest") {
+        return Err(DigestError::UnsupportedScheme(scheme.to_owned()));
+    }
+    let before = sc.pos();
+    sc.skip_lws();
+    if sc.pos() == before {
+        return Err(DigestError::Syntax(sc.pos()));
+    }
+    let mut pairs = Vec::with_capacity(10);
+    loop {
+        let name = sc.token().ok_or(DigestError::Syntax(sc.pos()))?;
+        if !sc.eat_sep(b'=') {
+            return Err(DigestError::Syntax(sc.pos()));
+        }
+        let start = sc.pos();
+        let quoted = sc.peek() == Some(b'"');
+        if quoted {
+            sc.quoted().ok_or(DigestError::Syntax(start))?;
+        } else {
+            sc.token().ok_or(DigestError::Syntax(start))?;
+        }
+        pairs.push((
+            name,
+            Param {
+                raw: sc.slice(start, sc.pos()),
+                quoted,
+            },
+        ));
+        if !sc.eat_sep(b',') {
+            sc.skip_lws();
+            return if sc.is_empty() {
+                Ok(pairs)
+            } else {
+                Err(DigestError::Syntax(sc.pos()))
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIP: &str = "Digest username=\"alice\", realm=\"example.com\",\r\n nonce=\"abc\", uri=\"sip:example.com\",\
+                       response=\"0123\", algorithm=SHA-256, cnonce=\"x\\\"y\", qop=auth, nc=0000000a, opaque=\"o\"";
+
+    #[test]
+    fn parses_folded_sip_credentials() {
+        let c = Credentials::parse(SIP).expect("creds");
+        assert_eq!(
+            (&*c.username, &*c.realm, &*c.uri),
+            ("alice", "example.com", "sip:example.com")
+        );
+        assert_eq!(c.algorithm, Algorithm::Sha256);
+        assert_eq!(c.cnonce.as_deref(), Some("x\"y"));
+        assert_eq!(
+            (c.nc, c.nc_raw, c.qop),
+            (Some(10), Some("0000000a"), Some(Qop::Auth))
+        );
+    }
+
+    #[test]
+    fn unknown_scheme_is_typed() {
+        assert_eq!(
+            Credentials::parse("NoOneKnowsThisScheme opaque-data=here"),
+            Err(DigestError::UnsupportedScheme(
+                "NoOneKnowsThisScheme".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn refuses_bad_forms() {
+        let no_uri = "Digest username=\"a\", realm=\"r\", nonce=\"n\", response=\"x\"";
+        assert_eq!(
+            Credentials::parse(no_uri),
+            Err(DigestError::MissingParam("uri"))
+        );
+        let dup = "Digest username=\"a\", username=\"b\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"x\"";
+        assert_eq!(
+            Credentials::parse(dup),
+            Err(DigestError::DuplicateParam("username".into()))
+        );
+        let nc = "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"x\", qop=auth, cnonce=\"c\", nc=1";
+        assert_eq!(
+            Credentials::parse(nc),
+            Err(DigestError::BadNonceCount("1".into()))
+        );
+        let qop =
+            "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"x\", qop=auth";
+        assert_eq!(Credentials::parse(qop), Err(DigestError::QopWithoutCnonce));
+        let alg = "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"x\", algorithm=MD5-sess";
+        assert!(matches!(
+            Credentials::parse(alg),
+            Err(DigestError::UnsupportedAlgorithm(_))
+        ));
+    }
+
+    #[test]
+    fn truncations_never_panic() {
+        for i in 0..SIP.len() {
+            if SIP.is_char_boundary(i) {
+                let _ = Credentials::parse(&SIP[..i]);
+            }
+        }
+    }
+}

@@ -21,6 +21,7 @@ pub mod parse;
 mod scan;
 mod serialize;
 pub mod status;
+pub mod transactions;
 pub mod uri;
 mod validate;
 

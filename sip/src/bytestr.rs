@@ -21,6 +21,13 @@ impl ByteStr {
         ByteStr(parent.slice_ref(sub.as_bytes()))
     }
 
+    /// Shares `parent[start..end]` without copying or re-validating. The range must be
+    /// UTF-8 before the value is read or leaves the caller: the parser cuts values only at
+    /// ASCII delimiters, checks the whole head once, and drops everything if that fails.
+    pub(crate) fn from_validated(parent: &Bytes, start: usize, end: usize) -> Self {
+        ByteStr(parent.slice(start..end))
+    }
+
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor takes either a `&str`/`String` or a sub-slice of one.
         unsafe { std::str::from_utf8_unchecked(&self.0) }

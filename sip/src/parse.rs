@@ -45,40 +45,28 @@ pub fn parse(buf: Bytes, limits: &Limits, transport: Transport) -> Result<Messag
         .iter()
         .take_while(|&&c| c == b'\r' || c == b'\n')
         .count();
-    let mut head_end = find_head_end(&buf, lead);
-    if head_end.is_none()
-        && transport == Transport::Datagram
-        && buf.ends_with(b"\n")
-        && buf.len() > lead
-    {
-        // A datagram that ends after its last header line without the blank line: the
-        // packet boundary delimits the head (liberal, as RFC 4475 §3.1.2.15's file is).
-        head_end = Some((buf.len(), buf.len()));
-    }
     let kind = if buf[lead..].starts_with(b"SIP/") {
         MessageKind::Response
     } else {
         MessageKind::Request
     };
-    let Some((head_len, body_start)) = head_end else {
-        let k = if buf.len() == lead {
-            ErrorKind::Empty
-        } else {
-            ErrorKind::UnterminatedHead
-        };
-        return Err(ParseError::new(k, kind));
+    if lead == buf.len() {
+        return Err(ParseError::new(ErrorKind::Empty, kind));
+    }
+    let Some(nl) = memchr::memchr(b'\n', &buf[lead..]).map(|i| lead + i) else {
+        return Err(ParseError::new(ErrorKind::UnterminatedHead, kind));
     };
-    let head = std::str::from_utf8(&buf[lead..head_len])
+    let line_end = if nl > lead && buf[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
+    let (headers, content_length, head_end, body_start) =
+        parse_headers(&buf, nl + 1, limits, transport).map_err(|e| e.in_message(kind))?;
+    // One UTF-8 check over the whole head; every header value cut from it is then valid.
+    let head = std::str::from_utf8(&buf[lead..head_end])
         .map_err(|_| ParseError::new(ErrorKind::NotUtf8, kind))?;
-    let (start_line, header_text) = match head.find('\n') {
-        Some(nl) => (
-            head[..nl].strip_suffix('\r').unwrap_or(&head[..nl]),
-            &head[nl + 1..],
-        ),
-        None => (head, ""),
-    };
-    let (headers, content_length) =
-        parse_headers(&buf, header_text, limits).map_err(|e| e.in_message(kind))?;
+    let start_line = &head[..line_end - lead];
     let available = buf.len() - body_start;
     let body_len = match (content_length, transport) {
         (Some(n), _) if n > available => {
@@ -113,22 +101,6 @@ pub fn parse(buf: Bytes, limits: &Limits, transport: Transport) -> Result<Messag
 
 fn limit(kind: LimitKind, max: usize, message: MessageKind) -> ParseError {
     ParseError::new(ErrorKind::Limit { kind, max }, message)
-}
-
-/// Finds the empty line ending the head: returns (end of the last header line's text
-/// including its line break, start of the body).
-fn find_head_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
-    let mut pos = from;
-    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-        let next = pos + nl + 1;
-        match buf.get(next) {
-            Some(b'\n') => return Some((next, next + 1)),
-            Some(b'\r') if buf.get(next + 1) == Some(&b'\n') => return Some((next, next + 2)),
-            None => return None,
-            _ => pos = next,
-        }
-    }
-    None
 }
 
 fn parse_request_line(buf: &Bytes, line: &str, limits: &Limits) -> Result<(Method, ByteStr)> {
@@ -198,23 +170,46 @@ fn check_version(v: &str, kind: MessageKind) -> Result<()> {
     }
 }
 
-/// Splits header lines, joining folded continuations. Returns the headers and the
-/// Content-Length, if one was given.
-fn parse_headers(buf: &Bytes, text: &str, limits: &Limits) -> Result<(Headers, Option<usize>)> {
+/// Splits header lines from `from` up to the blank line, joining folded continuations, in
+/// one pass over the bytes. Returns the headers, the Content-Length if given, the end of
+/// the head text and the start of the body. UTF-8 is checked by the caller afterwards.
+fn parse_headers(
+    buf: &Bytes,
+    from: usize,
+    limits: &Limits,
+    transport: Transport,
+) -> Result<(Headers, Option<usize>, usize, usize)> {
+    let b = &buf[..];
     let mut acc = Collected {
         headers: Headers::with_capacity(16),
         content_length: None,
         cl_seen: 0,
     };
-    // The header being collected: (name, value start, value end) as offsets into `text`.
+    // The header being collected: (name, value start, value end) as offsets into `buf`.
     let mut current: Option<(HeaderName, usize, usize)> = None;
     let mut line_no = 1usize;
-    let mut pos = 0usize;
-    while pos < text.len() {
-        let nl = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-        let line = &text[pos..nl];
-        let line_end = line.strip_suffix('\r').map_or(nl, |l| pos + l.len());
-        if line.starts_with([' ', '\t']) {
+    let mut pos = from;
+    let (head_end, body_start) = loop {
+        let Some(nl) = memchr::memchr(b'\n', &b[pos..]).map(|i| pos + i) else {
+            // No blank line. A datagram that ends right after a header line is accepted
+            // (RFC 4475 §3.1.2.15's file is like that); anything else is unterminated.
+            if pos == b.len() && transport == Transport::Datagram {
+                break (b.len(), b.len());
+            }
+            return Err(ParseError::new(
+                ErrorKind::UnterminatedHead,
+                MessageKind::Unknown,
+            ));
+        };
+        let line_end = if nl > pos && b[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
+        if line_end == pos {
+            break (pos, nl + 1);
+        }
+        if b[pos] == b' ' || b[pos] == b'\t' {
             // Folded continuation: extend the value of the header being collected.
             let Some(cur) = current.as_mut() else {
                 return Err(ParseError::new(
@@ -231,7 +226,7 @@ fn parse_headers(buf: &Bytes, text: &str, limits: &Limits) -> Result<(Headers, O
                 ));
             }
         } else {
-            acc.finish(buf, text, current.take(), limits)?;
+            acc.finish(buf, current.take(), limits)?;
             if line_end - pos > limits.max_header_line {
                 return Err(limit(
                     LimitKind::HeaderLine,
@@ -239,30 +234,33 @@ fn parse_headers(buf: &Bytes, text: &str, limits: &Limits) -> Result<(Headers, O
                     MessageKind::Unknown,
                 ));
             }
-            let colon = line.find(':').ok_or_else(|| {
-                ParseError::new(ErrorKind::HeaderLine(line_no), MessageKind::Unknown)
-            })?;
-            let name = line[..colon].trim_end_matches([' ', '\t']);
-            if name.is_empty() || !name.bytes().all(is_token_char) {
-                return Err(ParseError::new(
-                    ErrorKind::HeaderLine(line_no),
-                    MessageKind::Unknown,
-                ));
+            let line = &b[pos..line_end];
+            let bad_line = || ParseError::new(ErrorKind::HeaderLine(line_no), MessageKind::Unknown);
+            let colon = memchr::memchr(b':', line).ok_or_else(bad_line)?;
+            let mut name_end = colon;
+            while name_end > 0 && (line[name_end - 1] == b' ' || line[name_end - 1] == b'\t') {
+                name_end -= 1;
             }
-            let name_start = pos;
-            let hname = HeaderName::classify(name, || {
-                ByteStr::slice_ref(buf, &text[name_start..name_start + name.len()])
+            let name = &line[..name_end];
+            if name.is_empty() || !name.iter().all(|&c| is_token_char(c)) {
+                return Err(bad_line());
+            }
+            // A token is ASCII, so this cannot fail.
+            let name_str = std::str::from_utf8(name).map_err(|_| bad_line())?;
+            let hname = HeaderName::classify(name_str, || {
+                ByteStr::from_validated(buf, pos, pos + name_end)
             });
-            let vstart = pos + colon + 1;
-            let lead = text[vstart..line_end].len()
-                - text[vstart..line_end].trim_start_matches([' ', '\t']).len();
-            current = Some((hname, vstart + lead, line_end));
+            let mut vstart = pos + colon + 1;
+            while vstart < line_end && (b[vstart] == b' ' || b[vstart] == b'\t') {
+                vstart += 1;
+            }
+            current = Some((hname, vstart, line_end));
         }
         line_no += 1;
         pos = nl + 1;
-    }
-    acc.finish(buf, text, current.take(), limits)?;
-    Ok((acc.headers, acc.content_length))
+    };
+    acc.finish(buf, current.take(), limits)?;
+    Ok((acc.headers, acc.content_length, head_end, body_start))
 }
 
 struct Collected {
@@ -275,14 +273,19 @@ impl Collected {
     fn finish(
         &mut self,
         buf: &Bytes,
-        text: &str,
         cur: Option<(HeaderName, usize, usize)>,
         limits: &Limits,
     ) -> Result<()> {
-        let Some((name, start, end)) = cur else {
+        let Some((name, mut start, mut end)) = cur else {
             return Ok(());
         };
-        let value = text[start..end].trim_matches(|c: char| c.is_ascii_whitespace());
+        let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+        while start < end && is_ws(buf[start]) {
+            start += 1;
+        }
+        while end > start && is_ws(buf[end - 1]) {
+            end -= 1;
+        }
         if name == HeaderName::ContentLength {
             self.cl_seen += 1;
             if self.cl_seen > 1 {
@@ -291,10 +294,12 @@ impl Collected {
                     MessageKind::Unknown,
                 ));
             }
-            if value.is_empty() || value.len() > 10 || !value.bytes().all(|c| c.is_ascii_digit()) {
+            let v = &buf[start..end];
+            if v.is_empty() || v.len() > 10 || !v.iter().all(u8::is_ascii_digit) {
                 return Err(ParseError::header("Content-Length"));
             }
-            self.content_length = value.parse().ok();
+            self.content_length =
+                Some(v.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0')));
         }
         if self.headers.len() >= limits.max_headers {
             return Err(limit(
@@ -303,9 +308,10 @@ impl Collected {
                 MessageKind::Unknown,
             ));
         }
+        // Validated as UTF-8 by the caller (the whole head) before the message is returned.
         self.headers.push_header(Header {
             name,
-            value: ByteStr::slice_ref(buf, value),
+            value: ByteStr::from_validated(buf, start, end),
         });
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Serialization. Headers are written in order with their values as they were received
 //! (unknown headers byte-exact); Content-Length is always written, from the actual body.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::{
     header::{HeaderName, Headers},
@@ -10,41 +10,46 @@ use crate::{
 
 impl Request {
     pub fn write_to(&self, out: &mut BytesMut) {
-        out.reserve(estimate(&self.headers, self.body.len()) + self.uri.len());
-        out.put_slice(self.method.as_str().as_bytes());
-        out.put_u8(b' ');
-        out.put_slice(self.uri.as_bytes());
-        out.put_slice(b" SIP/2.0\r\n");
-        write_rest(&self.headers, &self.body, out);
+        out.extend_from_slice(&self.to_bytes());
     }
 
+    /// Serializes into one exactly sized allocation.
     pub fn to_bytes(&self) -> Bytes {
-        let mut b = BytesMut::new();
-        self.write_to(&mut b);
-        b.freeze()
+        let method = self.method.as_str().as_bytes();
+        let len = method.len() + 1 + self.uri.len() + 10 + rest_len(&self.headers, &self.body);
+        let mut v = Vec::with_capacity(len);
+        v.extend_from_slice(method);
+        v.push(b' ');
+        v.extend_from_slice(self.uri.as_bytes());
+        v.extend_from_slice(b" SIP/2.0\r\n");
+        write_rest(&self.headers, &self.body, &mut v);
+        debug_assert_eq!(v.len(), len);
+        Bytes::from(v)
     }
 }
 
 impl Response {
     pub fn write_to(&self, out: &mut BytesMut) {
-        out.reserve(estimate(&self.headers, self.body.len()) + self.reason.len());
-        out.put_slice(b"SIP/2.0 ");
+        out.extend_from_slice(&self.to_bytes());
+    }
+
+    /// Serializes into one exactly sized allocation.
+    pub fn to_bytes(&self) -> Bytes {
+        let len = 8 + 3 + 1 + self.reason.len() + 2 + rest_len(&self.headers, &self.body);
+        let mut v = Vec::with_capacity(len);
+        v.extend_from_slice(b"SIP/2.0 ");
         let code = self.status.as_u16();
-        out.put_slice(&[
+        v.extend_from_slice(&[
             b'0' + (code / 100) as u8,
             b'0' + (code / 10 % 10) as u8,
             b'0' + (code % 10) as u8,
         ]);
-        out.put_u8(b' ');
-        out.put_slice(self.reason.as_bytes());
-        out.put_slice(b"\r\n");
-        write_rest(&self.headers, &self.body, out);
-    }
-
-    pub fn to_bytes(&self) -> Bytes {
-        let mut b = BytesMut::new();
-        self.write_to(&mut b);
-        b.freeze()
+        v.push(b' ');
+        v.extend_from_slice(self.reason.as_bytes());
+        v.extend_from_slice(b"\r\n");
+        write_rest(&self.headers, &self.body, &mut v);
+        debug_assert_eq!(v.len(), len);
+        Bytes::from(v)
     }
 }
 
@@ -63,30 +68,43 @@ impl Message {
     }
 }
 
-fn estimate(h: &Headers, body: usize) -> usize {
-    32 + body
-        + h.iter()
-            .map(|h| h.name.wire_name().len() + h.value.len() + 4)
-            .sum::<usize>()
+/// Bytes written by `write_rest`.
+fn rest_len(headers: &Headers, body: &Bytes) -> usize {
+    let mut n = 0;
+    for h in headers {
+        if h.name != HeaderName::ContentLength {
+            n += h.name.wire_name().len() + 2 + h.value.len() + 2;
+        }
+    }
+    n + b"Content-Length: ".len() + decimal_len(body.len()) + 4 + body.len()
 }
 
-fn write_rest(headers: &Headers, body: &Bytes, out: &mut BytesMut) {
+fn write_rest(headers: &Headers, body: &Bytes, out: &mut Vec<u8>) {
     for h in headers {
         if h.name == HeaderName::ContentLength {
             continue;
         }
-        out.put_slice(h.name.wire_name().as_bytes());
-        out.put_slice(b": ");
-        out.put_slice(h.value.as_bytes());
-        out.put_slice(b"\r\n");
+        out.extend_from_slice(h.name.wire_name().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    out.put_slice(b"Content-Length: ");
+    out.extend_from_slice(b"Content-Length: ");
     put_decimal(body.len(), out);
-    out.put_slice(b"\r\n\r\n");
-    out.put_slice(body);
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(body);
 }
 
-fn put_decimal(mut n: usize, out: &mut BytesMut) {
+fn decimal_len(mut n: usize) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+fn put_decimal(mut n: usize, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
@@ -97,5 +115,5 @@ fn put_decimal(mut n: usize, out: &mut BytesMut) {
             break;
         }
     }
-    out.put_slice(&buf[i..]);
+    out.extend_from_slice(&buf[i..]);
 }

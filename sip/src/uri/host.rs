@@ -56,12 +56,12 @@ impl<'a> Host<'a> {
 /// Parses `host[:port]`.
 pub(crate) fn parse_hostport(s: &str) -> Result<(Host<'_>, Option<u16>), UriError> {
     let (host, port) = if s.starts_with('[') {
-        match s.find(']') {
+        match memchr::memchr(b']', s.as_bytes()) {
             Some(end) => (&s[..=end], s[end + 1..].strip_prefix(':')),
             None => return Err(UriError::Host),
         }
     } else {
-        match s.rfind(':') {
+        match memchr::memrchr(b':', s.as_bytes()) {
             Some(c) => (&s[..c], Some(&s[c + 1..])),
             None => (s, None),
         }

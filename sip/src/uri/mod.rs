@@ -71,7 +71,7 @@ pub struct SipUri<'a> {
 impl<'a> Uri<'a> {
     /// Parses a URI that stands alone (a Request-URI or the inside of `<...>`).
     pub fn parse(s: &'a str) -> Result<Uri<'a>, UriError> {
-        let colon = s.find(':').ok_or(UriError::NoScheme)?;
+        let colon = memchr::memchr(b':', s.as_bytes()).ok_or(UriError::NoScheme)?;
         let scheme = &s[..colon];
         let rest = &s[colon + 1..];
         if scheme.is_empty()
@@ -127,10 +127,10 @@ impl<'a> Uri<'a> {
 impl<'a> SipUri<'a> {
     fn parse_rest(scheme: Scheme, s: &'a str) -> Result<SipUri<'a>, UriError> {
         // userinfo ends at the '@'; user and password cannot contain a raw '@'.
-        let (user, password, hostpart) = match s.find('@') {
+        let (user, password, hostpart) = match memchr::memchr(b'@', s.as_bytes()) {
             Some(at) => {
                 let userinfo = &s[..at];
-                let (user, password) = match userinfo.find(':') {
+                let (user, password) = match memchr::memchr(b':', userinfo.as_bytes()) {
                     Some(c) => (&userinfo[..c], Some(&userinfo[c + 1..])),
                     None => (userinfo, None),
                 };
@@ -199,27 +199,29 @@ impl<'a> SipUri<'a> {
 }
 
 fn uri_params(raw: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
-    raw.split(';').skip(1).map(|p| match p.find('=') {
-        Some(e) => (&p[..e], Some(&p[e + 1..])),
-        None => (p, None),
-    })
+    raw.split(';')
+        .skip(1)
+        .map(|p| match memchr::memchr(b'=', p.as_bytes()) {
+            Some(e) => (&p[..e], Some(&p[e + 1..])),
+            None => (p, None),
+        })
 }
 
 /// Splits `host[:port][;params][?headers]`; the params slice keeps its leading `;`.
 fn split_params_headers(s: &str) -> (&str, &str, Option<&str>) {
-    let (before, headers) = match s.find('?') {
+    let (before, headers) = match memchr::memchr(b'?', s.as_bytes()) {
         Some(q) => (&s[..q], Some(&s[q + 1..])),
         None => (s, None),
     };
     // A ';' inside an IPv6 reference cannot occur, so the first ';' starts the parameters.
-    match before.find(';') {
+    match memchr::memchr(b';', before.as_bytes()) {
         Some(semi) => (&before[..semi], &before[semi..], headers),
         None => (before, "", headers),
     }
 }
 
 fn valid_uri_param(p: &str) -> bool {
-    let (name, value) = match p.find('=') {
+    let (name, value) = match memchr::memchr(b'=', p.as_bytes()) {
         Some(e) => (&p[..e], Some(&p[e + 1..])),
         None => (p, None),
     };

@@ -8,6 +8,7 @@
 
 pub mod auth;
 mod bytestr;
+mod charclass;
 pub mod dialog;
 pub mod error;
 pub mod framer;

@@ -4,11 +4,7 @@
 
 /// `token` characters (RFC 3261 §25.1).
 pub(crate) fn is_token_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(
-            c,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    crate::charclass::is(c, crate::charclass::TOKEN)
 }
 
 pub(crate) fn is_token(s: &str) -> bool {

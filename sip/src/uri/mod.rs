@@ -8,6 +8,8 @@ mod tel;
 
 use std::fmt;
 
+use crate::charclass;
+
 pub use escape::{pct_decode, pct_eq};
 pub use host::Host;
 pub use tel::TelUri;
@@ -150,11 +152,7 @@ impl<'a> SipUri<'a> {
             return Err(UriError::Param);
         }
         if let Some(h) = headers {
-            if h.is_empty()
-                || !h
-                    .bytes()
-                    .all(|c| is_unreserved(c) || c == b'%' || b"[]/?:+$=&".contains(&c))
-            {
+            if h.is_empty() || !charclass::all(h.as_bytes(), charclass::URI_HEADER) {
                 return Err(UriError::Headers);
             }
         }
@@ -230,25 +228,21 @@ fn valid_uri_param(p: &str) -> bool {
         && value.is_none_or(|v| !v.is_empty() && v.bytes().all(is_paramchar))
 }
 
-pub(crate) fn is_unreserved(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&c)
-}
-
 fn is_user_char(c: u8) -> bool {
-    is_unreserved(c) || c == b'%' || b"&=+$,;?/".contains(&c)
+    charclass::is(c, charclass::USER)
 }
 
 fn is_password_char(c: u8) -> bool {
-    is_unreserved(c) || c == b'%' || b"&=+$,".contains(&c)
+    charclass::is(c, charclass::PASSWORD)
 }
 
 fn is_paramchar(c: u8) -> bool {
-    is_unreserved(c) || c == b'%' || b"[]/:&+$".contains(&c)
+    charclass::is(c, charclass::PARAM)
 }
 
 /// RFC 2396 uric, for absolute URIs of other schemes.
 fn is_uric(c: u8) -> bool {
-    is_unreserved(c) || b"%;/?:@&=+$,".contains(&c)
+    charclass::is(c, charclass::URIC)
 }
 
 impl fmt::Display for Uri<'_> {

@@ -109,3 +109,17 @@ fn headers_can_be_edited() {
     r.headers.set(HeaderName::MaxForwards, "69");
     assert_eq!(r.headers.max_forwards(), Ok(Some(69)));
 }
+
+#[test]
+fn non_ascii_where_the_version_belongs_is_a_400_not_a_panic() {
+    // Found by the parse_roundtrip fuzz target: 'й' straddles byte 4 of the last token.
+    let raw = b"01D at:~ s\xd0\x9e\xd0\xb9ZK\n";
+    let e = parse_datagram(Bytes::from_static(raw), &Limits::default()).expect_err("400");
+    assert_eq!(e.status(), 400);
+    for v in ["sip/2.0", "SIP/2.0"] {
+        assert!(check_version(v, MessageKind::Request).is_ok(), "{v}");
+    }
+    for (v, status) in [("SIP/7.0", 505), ("SIP/2.", 400), ("SIP/.0", 400), ("SIPX2.0", 400), ("Й", 400), ("SIP/2.0x", 400)] {
+        assert_eq!(check_version(v, MessageKind::Request).map_err(|e| e.status()), Err(status), "{v}");
+    }
+}

@@ -153,7 +153,11 @@ fn parse_status_line(buf: &Bytes, line: &str) -> Result<(StatusCode, ByteStr)> {
 /// token may hold any UTF-8 (RFC 4475 fuzzing found a slice inside a character here).
 fn check_version(v: &str, kind: MessageKind) -> Result<()> {
     let b = v.as_bytes();
-    let Some(numbers) = b.get(..4).filter(|p| p.eq_ignore_ascii_case(b"SIP/")).map(|_| &b[4..]) else {
+    let Some(numbers) = b
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case(b"SIP/"))
+        .map(|_| &b[4..])
+    else {
         return Err(ParseError::new(ErrorKind::StartLine, kind));
     };
     if numbers == b"2.0" {

@@ -4,9 +4,12 @@
 
 use crate::{
     error::{ErrorKind, MessageKind, ParseError, Result},
-    header::{is_valid_sip_date, HeaderName, Headers, RetryAfter, TokenList, MAGIC_COOKIE},
+    header::{
+        is_valid_sip_date, parse_delta_header, Contact, Event, HeaderName, Headers, MediaType,
+        RetryAfter, SubscriptionState, TokenList, Via, MAGIC_COOKIE,
+    },
     message::{Message, Request, Response},
-    name_addr::parse_list,
+    name_addr::{parse_list, NameAddr},
     scan::Scanner,
 };
 
@@ -61,51 +64,133 @@ impl Response {
     }
 }
 
+/// Checks every header Herald understands, in one pass over the list; then that the
+/// single-valued ones appear the right number of times.
 fn common(h: &Headers) -> Result<()> {
-    h.from()?;
-    h.to()?;
+    // Occurrences of: From, To, Call-ID, CSeq (exactly once); Max-Forwards, Content-Type,
+    // Event, Subscription-State, Date (at most once).
+    const LABELS: [&str; 9] = [
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+        "Max-Forwards",
+        "Content-Type",
+        "Event",
+        "Subscription-State",
+        "Date",
+    ];
+    let mut seen = [0u8; 9];
+    let (mut vias, mut contact_lines, mut contact_star) = (0usize, 0usize, false);
+    for hdr in h {
+        let v = hdr.value.as_str();
+        let slot = match hdr.name {
+            HeaderName::From | HeaderName::To => {
+                let label = if hdr.name == HeaderName::From {
+                    "From"
+                } else {
+                    "To"
+                };
+                NameAddr::parse(v).ok_or_else(|| ParseError::header(label))?;
+                Some(usize::from(hdr.name == HeaderName::To))
+            }
+            HeaderName::CallId => Some(2),
+            HeaderName::CSeq => Some(3),
+            HeaderName::MaxForwards => {
+                parse_delta_header(v, "Max-Forwards")?;
+                Some(4)
+            }
+            HeaderName::ContentType => {
+                MediaType::parse(v)?;
+                Some(5)
+            }
+            HeaderName::Event => {
+                Event::parse(v)?;
+                Some(6)
+            }
+            HeaderName::SubscriptionState => {
+                SubscriptionState::parse(v)?;
+                Some(7)
+            }
+            HeaderName::Date => {
+                if !is_valid_sip_date(v) {
+                    return Err(ParseError::header("Date"));
+                }
+                Some(8)
+            }
+            HeaderName::Via => {
+                Via::parse_line(v, &mut |_| vias += 1)?;
+                None
+            }
+            HeaderName::Contact => {
+                contact_lines += 1;
+                contact_star |= matches!(Contact::parse(v)?, Contact::Star);
+                None
+            }
+            HeaderName::Route | HeaderName::RecordRoute | HeaderName::Path => {
+                parse_list(v).ok_or_else(|| ParseError::header(label_of(&hdr.name)))?;
+                None
+            }
+            HeaderName::ReferTo => {
+                parse_list(v)
+                    .filter(|l| l.len() == 1)
+                    .ok_or_else(|| ParseError::header("Refer-To"))?;
+                None
+            }
+            HeaderName::Supported
+            | HeaderName::Require
+            | HeaderName::ProxyRequire
+            | HeaderName::Unsupported
+            | HeaderName::Allow
+            | HeaderName::AllowEvents => {
+                TokenList::parse(v, label_of(&hdr.name))?;
+                None
+            }
+            _ => None,
+        };
+        if let Some(i) = slot {
+            seen[i] = seen[i].saturating_add(1);
+        }
+    }
+    for (i, label) in LABELS.iter().enumerate() {
+        if i < 4 && seen[i] == 0 {
+            return Err(ParseError::new(
+                ErrorKind::MissingHeader(label),
+                MessageKind::Unknown,
+            ));
+        }
+        if seen[i] > 1 {
+            return Err(ParseError::new(
+                ErrorKind::DuplicateHeader(label),
+                MessageKind::Unknown,
+            ));
+        }
+    }
     h.call_id()?;
-    if h.vias()?.is_empty() {
+    if vias == 0 {
         return Err(ParseError::new(
             ErrorKind::MissingHeader("Via"),
             MessageKind::Unknown,
         ));
     }
-    h.max_forwards()?;
-    h.contact()?;
-    h.content_type()?;
-    for (name, label) in [
-        (HeaderName::Route, "Route"),
-        (HeaderName::RecordRoute, "Record-Route"),
-        (HeaderName::Path, "Path"),
-    ] {
-        h.addr_list(&name, label)?;
-    }
-    for (name, label) in [
-        (HeaderName::Supported, "Supported"),
-        (HeaderName::Require, "Require"),
-        (HeaderName::ProxyRequire, "Proxy-Require"),
-        (HeaderName::Unsupported, "Unsupported"),
-        (HeaderName::Allow, "Allow"),
-        (HeaderName::AllowEvents, "Allow-Events"),
-    ] {
-        for line in h.get_all(&name) {
-            TokenList::parse(line, label)?;
-        }
-    }
-    if let Some(d) = h.get(&HeaderName::Date) {
-        if !is_valid_sip_date(d) {
-            return Err(ParseError::header("Date"));
-        }
-    }
-    h.event()?;
-    h.subscription_state()?;
-    for line in h.get_all(&HeaderName::ReferTo) {
-        parse_list(line)
-            .filter(|l| l.len() == 1)
-            .ok_or_else(|| ParseError::header("Refer-To"))?;
+    if contact_star && contact_lines > 1 {
+        return Err(ParseError::header("Contact"));
     }
     Ok(())
+}
+
+fn label_of(name: &HeaderName) -> &'static str {
+    match name {
+        HeaderName::Route => "Route",
+        HeaderName::RecordRoute => "Record-Route",
+        HeaderName::Path => "Path",
+        HeaderName::Supported => "Supported",
+        HeaderName::Require => "Require",
+        HeaderName::ProxyRequire => "Proxy-Require",
+        HeaderName::Unsupported => "Unsupported",
+        HeaderName::Allow => "Allow",
+        _ => "Allow-Events",
+    }
 }
 
 /// Warning (RFC 3261 §20.43): `3DIGIT SP agent SP quoted-string`, comma-separated.

@@ -18,6 +18,7 @@ pub use date::is_valid_sip_date;
 pub use event::{Event, SubscriptionState};
 pub use media::MediaType;
 pub use name::HeaderName;
+pub(crate) use numeric::parse_delta_header;
 pub use numeric::RetryAfter;
 pub use tokens::TokenList;
 pub use via::{Via, MAGIC_COOKIE};

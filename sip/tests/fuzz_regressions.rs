@@ -37,5 +37,9 @@ fn replay_fuzz_regressions() {
         }
         replayed += 1;
     }
-    assert!(replayed >= 1, "no regression inputs found in {}", dir.display());
+    assert!(
+        replayed >= 1,
+        "no regression inputs found in {}",
+        dir.display()
+    );
 }

@@ -164,21 +164,9 @@ impl<P: Clone> TransactionLayer<P> {
         if self.clients.contains_key(&key) {
             return Err(TxError::DuplicateBranch);
         }
-        let id = self.alloc();
         let bytes = req.to_bytes();
         let is_invite = req.method == Method::Invite;
-        self.clients.insert(key.clone(), id);
-        self.txs.insert(
-            id,
-            Entry {
-                peer,
-                reliable,
-                deadlines: Deadlines::default(),
-                key: Key::Client(key),
-                request: Some((req, bytes.clone())),
-                machine: None,
-            },
-        );
+        let id = self.open(Key::Client(key), peer, reliable, Some((req, bytes.clone())));
         self.drive(id, now, |_, _, ctx| {
             Some(if is_invite {
                 Machine::ClientInvite(ClientInvite::start(ctx, bytes))
@@ -233,21 +221,9 @@ impl<P: Clone> TransactionLayer<P> {
             });
             return Ok(());
         }
-        let id = self.alloc();
         let is_invite = req.method == Method::Invite;
         let trying = is_invite.then(|| Response::to_request(&req, StatusCode::TRYING).to_bytes());
-        self.servers.insert(key.clone(), id);
-        self.txs.insert(
-            id,
-            Entry {
-                peer,
-                reliable,
-                deadlines: Deadlines::default(),
-                key: Key::Server(key),
-                request: None,
-                machine: None,
-            },
-        );
+        let id = self.open(Key::Server(key), peer, reliable, None);
         self.out.events.push_back(TxEvent::Request {
             tx: TxId(id),
             request: req,
@@ -375,9 +351,31 @@ impl<P: Clone> TransactionLayer<P> {
         self.out.events.pop_front()
     }
 
-    fn alloc(&mut self) -> u64 {
+    /// Registers a new transaction under `key`; its machine is set by the first `drive`.
+    fn open(
+        &mut self,
+        key: Key,
+        peer: P,
+        reliable: bool,
+        request: Option<(Request, Bytes)>,
+    ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        match &key {
+            Key::Client(k) => self.clients.insert(k.clone(), id),
+            Key::Server(k) => self.servers.insert(k.clone(), id),
+        };
+        self.txs.insert(
+            id,
+            Entry {
+                peer,
+                reliable,
+                deadlines: Deadlines::default(),
+                key,
+                request,
+                machine: None,
+            },
+        );
         id
     }
 

@@ -187,8 +187,8 @@ fn parse_headers(
         content_length: None,
         cl_seen: 0,
     };
-    // The header being collected: (name, value start, value end) as offsets into `buf`.
-    let mut current: Option<(HeaderName, usize, usize)> = None;
+    // The header being collected: (name, line start, value start, value end) in `buf`.
+    let mut current: Option<(HeaderName, usize, usize, usize)> = None;
     let mut line_no = 1usize;
     let mut pos = from;
     let (head_end, body_start) = loop {
@@ -219,8 +219,8 @@ fn parse_headers(
                     MessageKind::Unknown,
                 ));
             };
-            cur.2 = line_end;
-            if cur.2 - cur.1 > limits.max_header_line {
+            cur.3 = line_end;
+            if cur.3 - cur.1 > limits.max_header_line {
                 return Err(limit(
                     LimitKind::HeaderLine,
                     limits.max_header_line,
@@ -256,7 +256,7 @@ fn parse_headers(
             while vstart < line_end && (b[vstart] == b' ' || b[vstart] == b'\t') {
                 vstart += 1;
             }
-            current = Some((hname, vstart, line_end));
+            current = Some((hname, pos, vstart, line_end));
         }
         line_no += 1;
         pos = nl + 1;
@@ -275,10 +275,10 @@ impl Collected {
     fn finish(
         &mut self,
         buf: &Bytes,
-        cur: Option<(HeaderName, usize, usize)>,
+        cur: Option<(HeaderName, usize, usize, usize)>,
         limits: &Limits,
     ) -> Result<()> {
-        let Some((name, mut start, mut end)) = cur else {
+        let Some((name, line_start, mut start, mut end)) = cur else {
             return Ok(());
         };
         let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
@@ -311,10 +311,11 @@ impl Collected {
             ));
         }
         // Validated as UTF-8 by the caller (the whole head) before the message is returned.
-        self.headers.push_header(Header {
+        self.headers.push_header(Header::parsed(
             name,
-            value: ByteStr::from_validated(buf, start, end),
-        });
+            ByteStr::from_validated(buf, line_start, end),
+            start - line_start,
+        ));
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::{
-    header::{HeaderName, Headers},
+    header::{Header, HeaderName, Headers},
     message::{Message, Request, Response},
 };
 
@@ -13,7 +13,7 @@ impl Request {
         out.extend_from_slice(&self.to_bytes());
     }
 
-    /// Serializes into one allocation.
+    /// Serializes into one exactly sized allocation.
     pub fn to_bytes(&self) -> Bytes {
         let method = self.method.as_str().as_bytes();
         let len = method.len() + 1 + self.uri.len() + 10 + rest_len(&self.headers, &self.body);
@@ -23,7 +23,7 @@ impl Request {
         v.extend_from_slice(self.uri.as_bytes());
         v.extend_from_slice(b" SIP/2.0\r\n");
         write_rest(&self.headers, &self.body, &mut v);
-        debug_assert!(v.len() <= len);
+        debug_assert_eq!(v.len(), len);
         Bytes::from(v)
     }
 }
@@ -33,7 +33,7 @@ impl Response {
         out.extend_from_slice(&self.to_bytes());
     }
 
-    /// Serializes into one allocation.
+    /// Serializes into one exactly sized allocation.
     pub fn to_bytes(&self) -> Bytes {
         let len = 8 + 3 + 1 + self.reason.len() + 2 + rest_len(&self.headers, &self.body);
         let mut v = Vec::with_capacity(len);
@@ -48,7 +48,7 @@ impl Response {
         v.extend_from_slice(self.reason.as_bytes());
         v.extend_from_slice(b"\r\n");
         write_rest(&self.headers, &self.body, &mut v);
-        debug_assert!(v.len() <= len);
+        debug_assert_eq!(v.len(), len);
         Bytes::from(v)
     }
 }
@@ -68,35 +68,64 @@ impl Message {
     }
 }
 
-/// An upper bound of the bytes `write_rest` writes (names are at most 24 bytes but for
-/// unknown ones, which are counted exactly), so the buffer is allocated once.
+/// The bytes `write_rest` writes, so the buffer is allocated once.
 fn rest_len(headers: &Headers, body: &Bytes) -> usize {
     let mut n = 0;
+    let mut cl_done = false;
     for h in headers {
-        n += h.value.len()
-            + 4
-            + match &h.name {
-                HeaderName::Other(raw) => raw.len(),
-                _ => 24,
-            };
+        if h.name != HeaderName::ContentLength {
+            n += h.line().len() + 2;
+        } else if !cl_done {
+            cl_done = true;
+            n += content_length_line(h, body.len())
+                .map_or(canonical_cl_len(body.len()), |l| l.len() + 2);
+        }
     }
-    n + b"Content-Length: ".len() + decimal_len(body.len()) + 4 + body.len()
+    if !cl_done {
+        n += canonical_cl_len(body.len());
+    }
+    n + 2 + body.len()
 }
 
+/// Header lines in order, then the body. Content-Length is always the body's real length:
+/// written where the first one stood (as received, if it was right), or at the end.
 fn write_rest(headers: &Headers, body: &Bytes, out: &mut Vec<u8>) {
+    let mut cl_done = false;
     for h in headers {
-        if h.name == HeaderName::ContentLength {
-            continue;
+        if h.name != HeaderName::ContentLength {
+            out.extend_from_slice(h.line().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        } else if !cl_done {
+            cl_done = true;
+            match content_length_line(h, body.len()) {
+                Some(line) => {
+                    out.extend_from_slice(line.as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                }
+                None => put_canonical_cl(body.len(), out),
+            }
         }
-        out.extend_from_slice(h.name.wire_name().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(h.value.as_bytes());
-        out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"Content-Length: ");
-    put_decimal(body.len(), out);
-    out.extend_from_slice(b"\r\n\r\n");
+    if !cl_done {
+        put_canonical_cl(body.len(), out);
+    }
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
+}
+
+/// A received Content-Length line, if its value is the body's length.
+fn content_length_line(h: &Header, len: usize) -> Option<&str> {
+    (h.value().parse::<usize>().ok() == Some(len)).then(|| h.line())
+}
+
+fn canonical_cl_len(len: usize) -> usize {
+    b"Content-Length: ".len() + decimal_len(len) + 2
+}
+
+fn put_canonical_cl(len: usize, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"Content-Length: ");
+    put_decimal(len, out);
+    out.extend_from_slice(b"\r\n");
 }
 
 fn decimal_len(mut n: usize) -> usize {

@@ -83,7 +83,7 @@ fn common(h: &Headers) -> Result<()> {
     let mut seen = [0u8; 9];
     let (mut vias, mut contact_lines, mut contact_star) = (0usize, 0usize, false);
     for hdr in h {
-        let v = hdr.value.as_str();
+        let v = hdr.value();
         let slot = match hdr.name {
             HeaderName::From | HeaderName::To => {
                 let label = if hdr.name == HeaderName::From {

@@ -25,12 +25,61 @@ pub use via::{Via, MAGIC_COOKIE};
 
 use crate::bytestr::ByteStr;
 
-/// One header line: name and value (leading and trailing white space removed).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One header field. It keeps the line it will be written as: for a parsed header the line
+/// exactly as received (name as written, folding included), for a built one `Name: value`.
+/// So an unmodified message serializes to its input, byte for byte, with one copy per header.
+#[derive(Debug, Clone)]
 pub struct Header {
     pub name: HeaderName,
-    pub value: ByteStr,
+    line: ByteStr,
+    /// Where the value starts within `line`.
+    value_at: u32,
 }
+
+impl Header {
+    /// A header built by this program: written as `Wire-Name: value`.
+    pub fn new(name: HeaderName, value: &str) -> Header {
+        let wire = name.wire_name();
+        let value_at = (wire.len() + 2) as u32;
+        let mut line = String::with_capacity(wire.len() + 2 + value.len());
+        line.push_str(wire);
+        line.push_str(": ");
+        line.push_str(value);
+        Header {
+            name,
+            value_at,
+            line: ByteStr::from(line),
+        }
+    }
+
+    /// A parsed header: `line` runs from the name to the end of the value.
+    pub(crate) fn parsed(name: HeaderName, line: ByteStr, value_at: usize) -> Header {
+        Header {
+            name,
+            line,
+            value_at: value_at as u32,
+        }
+    }
+
+    /// The value, without leading and trailing white space.
+    pub fn value(&self) -> &str {
+        self.line.get(self.value_at as usize..).unwrap_or_default()
+    }
+
+    /// The line as it is written (without the line break).
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+}
+
+/// Headers are equal when their names and values are; how the line was spelled (compact
+/// form, spaces around the colon, folding) does not matter.
+impl PartialEq for Header {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.value() == other.value()
+    }
+}
+impl Eq for Header {}
 
 /// The headers of a message, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,10 +108,7 @@ impl Headers {
 
     /// The first value of `name`.
     pub fn get(&self, name: &HeaderName) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|h| &h.name == name)
-            .map(|h| h.value.as_str())
+        self.0.iter().find(|h| &h.name == name).map(Header::value)
     }
 
     /// Every line of `name`, in order.
@@ -73,7 +119,7 @@ impl Headers {
         self.0
             .iter()
             .filter(move |h| &h.name == name)
-            .map(|h| h.value.as_str())
+            .map(Header::value)
     }
 
     pub fn count(&self, name: &HeaderName) -> usize {
@@ -85,30 +131,21 @@ impl Headers {
     }
 
     /// Appends a header line.
-    pub fn push(&mut self, name: HeaderName, value: impl Into<ByteStr>) {
-        self.0.push(Header {
-            name,
-            value: value.into(),
-        });
+    pub fn push(&mut self, name: HeaderName, value: impl AsRef<str>) {
+        self.0.push(Header::new(name, value.as_ref()));
     }
 
     /// Inserts a header line before all others (a proxy's Via, Record-Route).
-    pub fn push_front(&mut self, name: HeaderName, value: impl Into<ByteStr>) {
-        self.0.insert(
-            0,
-            Header {
-                name,
-                value: value.into(),
-            },
-        );
+    pub fn push_front(&mut self, name: HeaderName, value: impl AsRef<str>) {
+        self.0.insert(0, Header::new(name, value.as_ref()));
     }
 
     /// Replaces every line of `name` with one line holding `value`, kept where the first was.
-    pub fn set(&mut self, name: HeaderName, value: impl Into<ByteStr>) {
-        let value = value.into();
+    pub fn set(&mut self, name: HeaderName, value: impl AsRef<str>) {
+        let value = value.as_ref();
         match self.0.iter().position(|h| h.name == name) {
             Some(i) => {
-                self.0[i].value = value;
+                self.0[i] = Header::new(name.clone(), value);
                 let mut seen = 0usize;
                 self.0.retain(|h| {
                     if h.name != name {
@@ -133,18 +170,18 @@ impl Headers {
     /// splitting a line that carries several values.
     pub fn remove_first_value(&mut self, name: &HeaderName) -> Option<String> {
         let i = self.0.iter().position(|h| &h.name == name)?;
-        let mut parts = crate::scan::split_commas(&self.0[i].value);
+        let mut parts = crate::scan::split_commas(self.0[i].value());
         let first = parts.next()?.to_owned();
         let rest: Vec<&str> = parts.collect();
         if rest.is_empty() {
             self.0.remove(i);
         } else {
-            self.0[i].value = ByteStr::from(rest.join(", "));
+            self.0[i] = Header::new(name.clone(), &rest.join(", "));
         }
         Some(first)
     }
 
-    pub(crate) fn push_header(&mut self, h: Header) {
+    pub fn push_header(&mut self, h: Header) {
         self.0.push(h);
     }
 }

@@ -134,3 +134,28 @@ fn non_ascii_where_the_version_belongs_is_a_400_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn unmodified_message_reproduces_its_input_exactly() {
+    for raw in [
+        REGISTER.to_owned(),
+        REGISTER
+            .replace("Content-Length: 0", "l:0")
+            .replace("Via:", "v :"),
+    ] {
+        let m = dg(&raw).expect("parse");
+        assert_eq!(std::str::from_utf8(&m.to_bytes()).expect("utf8"), raw);
+    }
+    // A wrong Content-Length is rewritten in place; a missing one is added at the end.
+    let m = dg(&REGISTER.replace("Content-Length: 0\r\n\r\n", "Content-Length: 0\r\n\r\nbody"))
+        .expect("parse");
+    let Message::Request(mut r) = m else { panic!() };
+    r.body = Bytes::from_static(b"hello");
+    assert!(std::str::from_utf8(&r.to_bytes())
+        .expect("utf8")
+        .ends_with("Content-Length: 5\r\n\r\nhello"));
+    r.headers.remove_all(&HeaderName::ContentLength);
+    assert!(std::str::from_utf8(&r.to_bytes())
+        .expect("utf8")
+        .ends_with("Content-Length: 5\r\n\r\nhello"));
+}

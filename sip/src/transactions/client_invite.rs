@@ -146,11 +146,11 @@ pub(crate) fn build_ack(invite: &Request, resp: &Response) -> Request {
             h.name,
             HeaderName::From | HeaderName::CallId | HeaderName::Route
         ) {
-            ack.headers.push(h.name.clone(), h.value.clone());
+            ack.headers.push_header(h.clone());
         }
     }
     if let Some(to) = resp.headers.get(&HeaderName::To) {
-        ack.headers.push(HeaderName::To, to.to_owned());
+        ack.headers.push(HeaderName::To, to);
     }
     let seq = invite.headers.cseq().map(|c| c.seq).unwrap_or(0);
     ack.headers.push(HeaderName::CSeq, format!("{seq} ACK"));

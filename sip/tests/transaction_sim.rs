@@ -215,7 +215,7 @@ fn ack_for_2xx(resp: &Response) -> Request {
     );
     for name in [HeaderName::From, HeaderName::To, HeaderName::CallId] {
         ack.headers
-            .push(name.clone(), resp.headers.get(&name).unwrap().to_owned());
+            .push(name.clone(), resp.headers.get(&name).unwrap());
     }
     ack.headers.push(HeaderName::CSeq, "1 ACK");
     ack

@@ -18,7 +18,14 @@ fn replay_fuzz_regressions() {
         if name.starts_with("parse_roundtrip-") {
             if let Ok(m) = parse_datagram(Bytes::from(data), &Limits::default()) {
                 if m.validate().is_ok() {
-                    let again = parse_datagram(m.to_bytes(), &Limits::default()).expect(&name);
+                    // Serializing may add Content-Length: one more header, a few more bytes.
+                    let d = Limits::default();
+                    let relaxed = Limits {
+                        max_headers: d.max_headers + 1,
+                        max_message_size: d.max_message_size + 32,
+                        ..d
+                    };
+                    let again = parse_datagram(m.to_bytes(), &relaxed).expect(&name);
                     assert_eq!(m, again, "{name}");
                 }
             }

@@ -187,8 +187,8 @@ fn parse_headers(
         content_length: None,
         cl_seen: 0,
     };
-    // The header being collected: (name, line start, value start, value end) in `buf`.
-    let mut current: Option<(HeaderName, usize, usize, usize)> = None;
+    // The header being collected (its lines may continue).
+    let mut current: Option<Pending> = None;
     let mut line_no = 1usize;
     let mut pos = from;
     let (head_end, body_start) = loop {
@@ -219,8 +219,9 @@ fn parse_headers(
                     MessageKind::Unknown,
                 ));
             };
-            cur.3 = line_end;
-            if cur.3 - cur.1 > limits.max_header_line {
+            cur.value_end = line_end;
+            cur.wire_end = wire_end(nl, line_end);
+            if cur.value_end - cur.line_start > limits.max_header_line {
                 return Err(limit(
                     LimitKind::HeaderLine,
                     limits.max_header_line,
@@ -256,13 +257,39 @@ fn parse_headers(
             while vstart < line_end && (b[vstart] == b' ' || b[vstart] == b'\t') {
                 vstart += 1;
             }
-            current = Some((hname, pos, vstart, line_end));
+            current = Some(Pending {
+                name: hname,
+                line_start: pos,
+                value_start: vstart,
+                value_end: line_end,
+                wire_end: wire_end(nl, line_end),
+            });
         }
         line_no += 1;
         pos = nl + 1;
     };
     acc.finish(buf, current.take(), limits)?;
     Ok((acc.headers, acc.content_length, head_end, body_start))
+}
+
+/// A header line being collected: offsets into the buffer.
+struct Pending {
+    name: HeaderName,
+    line_start: usize,
+    value_start: usize,
+    value_end: usize,
+    /// End of the wire form: after the CRLF, or the end of the text for a bare-LF line
+    /// (the serializer then writes the CRLF).
+    wire_end: usize,
+}
+
+/// Where a line's wire form ends: after its CRLF, or before a bare LF.
+fn wire_end(nl: usize, line_end: usize) -> usize {
+    if line_end + 1 == nl {
+        nl + 1
+    } else {
+        line_end
+    }
 }
 
 struct Collected {
@@ -272,13 +299,15 @@ struct Collected {
 }
 
 impl Collected {
-    fn finish(
-        &mut self,
-        buf: &Bytes,
-        cur: Option<(HeaderName, usize, usize, usize)>,
-        limits: &Limits,
-    ) -> Result<()> {
-        let Some((name, line_start, mut start, mut end)) = cur else {
+    fn finish(&mut self, buf: &Bytes, cur: Option<Pending>, limits: &Limits) -> Result<()> {
+        let Some(Pending {
+            name,
+            line_start,
+            value_start: mut start,
+            value_end: mut end,
+            wire_end,
+        }) = cur
+        else {
             return Ok(());
         };
         let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
@@ -313,8 +342,9 @@ impl Collected {
         // Validated as UTF-8 by the caller (the whole head) before the message is returned.
         self.headers.push_header(Header::parsed(
             name,
-            ByteStr::from_validated(buf, line_start, end),
+            ByteStr::from_validated(buf, line_start, wire_end),
             start - line_start,
+            end - start,
         ));
         Ok(())
     }

@@ -61,10 +61,12 @@ impl Message {
         }
     }
 
+    /// Serializes into one exactly sized allocation.
     pub fn to_bytes(&self) -> Bytes {
-        let mut b = BytesMut::new();
-        self.write_to(&mut b);
-        b.freeze()
+        match self {
+            Message::Request(r) => r.to_bytes(),
+            Message::Response(r) => r.to_bytes(),
+        }
     }
 }
 
@@ -73,12 +75,15 @@ fn rest_len(headers: &Headers, body: &Bytes) -> usize {
     let mut n = 0;
     let mut cl_done = false;
     for h in headers {
-        if h.name != HeaderName::ContentLength {
-            n += h.line().len() + 2;
+        if !matches!(h.name, HeaderName::ContentLength) {
+            n += h.wire_len();
         } else if !cl_done {
             cl_done = true;
-            n += content_length_line(h, body.len())
-                .map_or(canonical_cl_len(body.len()), |l| l.len() + 2);
+            n += if correct_length(h, body.len()) {
+                h.wire_len()
+            } else {
+                canonical_cl_len(body.len())
+            };
         }
     }
     if !cl_done {
@@ -92,17 +97,14 @@ fn rest_len(headers: &Headers, body: &Bytes) -> usize {
 fn write_rest(headers: &Headers, body: &Bytes, out: &mut Vec<u8>) {
     let mut cl_done = false;
     for h in headers {
-        if h.name != HeaderName::ContentLength {
-            out.extend_from_slice(h.line().as_bytes());
-            out.extend_from_slice(b"\r\n");
+        if !matches!(h.name, HeaderName::ContentLength) {
+            h.write_wire(out);
         } else if !cl_done {
             cl_done = true;
-            match content_length_line(h, body.len()) {
-                Some(line) => {
-                    out.extend_from_slice(line.as_bytes());
-                    out.extend_from_slice(b"\r\n");
-                }
-                None => put_canonical_cl(body.len(), out),
+            if correct_length(h, body.len()) {
+                h.write_wire(out);
+            } else {
+                put_canonical_cl(body.len(), out);
             }
         }
     }
@@ -113,9 +115,9 @@ fn write_rest(headers: &Headers, body: &Bytes, out: &mut Vec<u8>) {
     out.extend_from_slice(body);
 }
 
-/// A received Content-Length line, if its value is the body's length.
-fn content_length_line(h: &Header, len: usize) -> Option<&str> {
-    (h.value().parse::<usize>().ok() == Some(len)).then(|| h.line())
+/// Whether a received Content-Length states the body's real length.
+fn correct_length(h: &Header, len: usize) -> bool {
+    h.value().parse::<usize>().ok() == Some(len)
 }
 
 fn canonical_cl_len(len: usize) -> usize {

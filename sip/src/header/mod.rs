@@ -25,50 +25,77 @@ pub use via::{Via, MAGIC_COOKIE};
 
 use crate::bytestr::ByteStr;
 
-/// One header field. It keeps the line it will be written as: for a parsed header the line
-/// exactly as received (name as written, folding included), for a built one `Name: value`.
-/// So an unmodified message serializes to its input, byte for byte, with one copy per header.
+/// One header field. It keeps the line it will be written as: for a parsed header the
+/// physical line(s) exactly as received (name as written, folding and the CRLF included),
+/// for a built one `Name: value` CRLF. So an unmodified message serializes to its input,
+/// byte for byte, with one copy per header.
 #[derive(Debug, Clone)]
 pub struct Header {
     pub name: HeaderName,
+    /// The wire form; ends with CRLF unless the line came in with a bare LF.
     line: ByteStr,
-    /// Where the value starts within `line`.
     value_at: u32,
+    value_len: u32,
 }
 
 impl Header {
-    /// A header built by this program: written as `Wire-Name: value`.
+    /// A header built by this program: written as `Wire-Name: value` CRLF.
     pub fn new(name: HeaderName, value: &str) -> Header {
         let wire = name.wire_name();
         let value_at = (wire.len() + 2) as u32;
-        let mut line = String::with_capacity(wire.len() + 2 + value.len());
+        let mut line = String::with_capacity(wire.len() + 4 + value.len());
         line.push_str(wire);
         line.push_str(": ");
         line.push_str(value);
+        line.push_str("\r\n");
         Header {
             name,
             value_at,
+            value_len: value.len() as u32,
             line: ByteStr::from(line),
         }
     }
 
-    /// A parsed header: `line` runs from the name to the end of the value.
-    pub(crate) fn parsed(name: HeaderName, line: ByteStr, value_at: usize) -> Header {
+    /// A parsed header: `line` is its wire form, the value at `value_at..value_at+value_len`.
+    pub(crate) fn parsed(
+        name: HeaderName,
+        line: ByteStr,
+        value_at: usize,
+        value_len: usize,
+    ) -> Header {
         Header {
             name,
             line,
             value_at: value_at as u32,
+            value_len: value_len as u32,
         }
     }
 
     /// The value, without leading and trailing white space.
     pub fn value(&self) -> &str {
-        self.line.get(self.value_at as usize..).unwrap_or_default()
+        let (a, n) = (self.value_at as usize, self.value_len as usize);
+        self.line.get(a..a + n).unwrap_or_default()
     }
 
-    /// The line as it is written (without the line break).
+    /// The line as it is written, without its line break.
     pub fn line(&self) -> &str {
-        &self.line
+        let l = self.line.as_str();
+        l.strip_suffix("\r\n")
+            .or_else(|| l.strip_suffix('\n'))
+            .unwrap_or(l)
+    }
+
+    /// Bytes `write_wire` appends.
+    pub(crate) fn wire_len(&self) -> usize {
+        self.line.len() + if self.line.ends_with("\r\n") { 0 } else { 2 }
+    }
+
+    /// Appends the line and its CRLF.
+    pub(crate) fn write_wire(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.line.as_bytes());
+        if !self.line.ends_with("\r\n") {
+            out.extend_from_slice(b"\r\n");
+        }
     }
 }
 

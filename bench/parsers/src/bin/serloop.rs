@@ -1,4 +1,4 @@
-//! A serialize-only loop for callgrind.
+//! A serialize-only loop for `valgrind --tool=callgrind`.
 #![allow(clippy::unwrap_used)]
 use std::hint::black_box;
 

@@ -528,3 +528,25 @@ fn cancel_finds_its_invite_and_answers_cannot_be_repeated() {
         Err(TxError::Unknown)
     );
 }
+
+#[test]
+fn zero_timer_config_cannot_spin() {
+    let zero = TimerConfig {
+        t1: Duration::ZERO,
+        t2: Duration::ZERO,
+        t4: Duration::ZERO,
+    };
+    let start = Instant::now();
+    let mut l: TransactionLayer<()> = TransactionLayer::new(zero);
+    l.send_request(request("OPTIONS", "z1"), (), false, start)
+        .unwrap();
+    // Without the 1 ms floor, Timer E (armed at `now`, ordered before F) would re-arm at
+    // `now` forever inside this call. With it, F (64 * 0 = 0) ends the transaction.
+    l.handle_timeout(start + Duration::from_secs(1));
+    let events: Vec<_> = std::iter::from_fn(|| l.poll_event()).collect();
+    assert!(
+        events.iter().any(|e| matches!(e, TxEvent::Timeout { .. })),
+        "{events:?}"
+    );
+    assert!(l.is_empty());
+}

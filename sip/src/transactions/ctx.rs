@@ -62,8 +62,14 @@ impl<P: Clone> Ctx<'_, P> {
         self.cfg.duration(timer, self.reliable)
     }
 
-    /// Starts (or restarts) `timer` to fire `after` from now.
+    /// Starts (or restarts) `timer` to fire `after` from now. Retransmit timers (A, E, G)
+    /// never run shorter than 1 ms, so a zero T1/T2 in a config cannot make
+    /// `handle_timeout` spin.
     pub fn start(&mut self, timer: Timer, after: Duration) {
+        let after = match timer {
+            Timer::A | Timer::E | Timer::G => after.max(Duration::from_millis(1)),
+            _ => after,
+        };
         let at = self.now + after;
         self.deadlines.set(timer, at);
         self.out.heap.push(Reverse((at, self.id.0, timer)));

@@ -5,7 +5,7 @@
 use std::{fs, path::PathBuf};
 
 use bytes::Bytes;
-use herald_sip::{parse_datagram, Frame, Limits, StreamFramer, Uri};
+use herald_sip::{auth::Challenge, parse_datagram, Frame, Limits, StreamFramer, Uri};
 
 #[test]
 fn replay_fuzz_regressions() {
@@ -38,6 +38,16 @@ fn replay_fuzz_regressions() {
         } else if name.starts_with("uri-") {
             if let Ok(u) = Uri::parse(&String::from_utf8_lossy(&data)) {
                 assert!(u.equivalent(&u), "{name}");
+                let printed = u.to_string();
+                assert!(u.equivalent(&Uri::parse(&printed).expect(&name)), "{name}");
+            }
+        } else if name.starts_with("digest_header-") {
+            if let Ok(ch) = Challenge::parse(&String::from_utf8_lossy(&data)) {
+                assert_eq!(
+                    Challenge::parse(&ch.to_string()).as_ref(),
+                    Ok(&ch),
+                    "{name}"
+                );
             }
         } else {
             continue;

@@ -148,7 +148,9 @@ impl<'a> SipUri<'a> {
         };
         let (hostport, params, headers) = split_params_headers(hostpart);
         let (host, port) = host::parse_hostport(hostport)?;
-        if !params.is_empty() && !params.split(';').skip(1).all(valid_uri_param) {
+        if !params.is_empty()
+            && (!params.split(';').skip(1).all(valid_uri_param) || has_duplicate_param(params))
+        {
             return Err(UriError::Param);
         }
         if let Some(h) = headers {
@@ -216,6 +218,16 @@ fn split_params_headers(s: &str) -> (&str, &str, Option<&str>) {
         Some(semi) => (&before[..semi], &before[semi..], headers),
         None => (before, "", headers),
     }
+}
+
+/// RFC 3261 §19.1.1: a URI parameter name must not appear more than once (equality and
+/// routing would otherwise depend on which occurrence is read).
+fn has_duplicate_param(params: &str) -> bool {
+    let names: Vec<&str> = uri_params(params).map(|(n, _)| n).collect();
+    names
+        .iter()
+        .enumerate()
+        .any(|(i, a)| names[..i].iter().any(|b| a.eq_ignore_ascii_case(b)))
 }
 
 fn valid_uri_param(p: &str) -> bool {

@@ -100,6 +100,11 @@ fn tel_uris() {
 
 #[test]
 fn rejects_malformed() {
+    // Found by the uri fuzz target: a repeated parameter made equality non-reflexive.
+    assert_eq!(
+        Uri::parse("sip:user;SSSS=tcp+er;ssss=tcp;method=REGISTER"),
+        Err(UriError::Param)
+    );
     for bad in [
         "sip:",
         "sip:user@",

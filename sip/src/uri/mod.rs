@@ -220,9 +220,9 @@ fn split_params_headers(s: &str) -> (&str, &str, Option<&str>) {
     }
 }
 
-/// RFC 3261 §19.1.1: a URI parameter name must not appear more than once (equality and
-/// routing would otherwise depend on which occurrence is read).
-fn has_duplicate_param(params: &str) -> bool {
+/// RFC 3261 §19.1.1 (and RFC 3966 §5.3 for tel): a parameter name must not appear more
+/// than once (equality and routing would otherwise depend on which occurrence is read).
+pub(super) fn has_duplicate_param(params: &str) -> bool {
     let names: Vec<&str> = uri_params(params).map(|(n, _)| n).collect();
     names
         .iter()

@@ -39,6 +39,9 @@ impl<'a> TelUri<'a> {
                 return Err(UriError::Param);
             }
         }
+        if super::has_duplicate_param(params) {
+            return Err(UriError::Param);
+        }
         // RFC 3966 §5.1.5: a local number needs a phone-context.
         if !global && uri.param("phone-context").is_none() {
             return Err(UriError::Tel);

@@ -223,11 +223,12 @@ fn split_params_headers(s: &str) -> (&str, &str, Option<&str>) {
 /// RFC 3261 §19.1.1 (and RFC 3966 §5.3 for tel): a parameter name must not appear more
 /// than once (equality and routing would otherwise depend on which occurrence is read).
 pub(super) fn has_duplicate_param(params: &str) -> bool {
-    let names: Vec<&str> = uri_params(params).map(|(n, _)| n).collect();
-    names
-        .iter()
-        .enumerate()
-        .any(|(i, a)| names[..i].iter().any(|b| a.eq_ignore_ascii_case(b)))
+    // Quadratic but allocation-free: URIs carry a handful of parameters.
+    uri_params(params).enumerate().any(|(i, (a, _))| {
+        uri_params(params)
+            .take(i)
+            .any(|(b, _)| a.eq_ignore_ascii_case(b))
+    })
 }
 
 fn valid_uri_param(p: &str) -> bool {

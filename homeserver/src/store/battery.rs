@@ -1,0 +1,169 @@
+//! One set of test bodies for every store implementation (CONVENTIONS: the store battery).
+//! The embedded store runs it here; the pool's stores run the same bodies.
+
+use herald_proto::v1::FlowRef;
+
+use super::*;
+
+fn user(aor: &str) -> User {
+    User {
+        aor: Aor::parse(aor).unwrap(),
+        display_name: "A User".into(),
+        email: Some("a@example.com".into()),
+        disabled: false,
+        credentials: Credentials {
+            ha1_md5: Some("00".into()),
+            ha1_sha256: None,
+        },
+    }
+}
+
+fn binding(aor: &Aor, contact: &str, expires_at: u64) -> Binding {
+    Binding {
+        aor: aor.clone(),
+        contact: contact.into(),
+        q: Some(500),
+        expires_at,
+        call_id: "cid".into(),
+        cseq: 7,
+        instance: Some("<urn:uuid:1>".into()),
+        reg_id: Some(1),
+        flow: FlowRef {
+            frontend_id: "fe".into(),
+            connection_id: 9,
+            transport: 2,
+            remote: "127.0.0.1:5000".into(),
+        },
+        user_agent: None,
+    }
+}
+
+pub(crate) async fn users(s: &dyn Store) {
+    let alice = user("alice@example.com");
+    s.create_user(&alice).await.unwrap();
+    assert!(matches!(s.create_user(&alice).await, Err(StoreError::UserExists(_))));
+    assert_eq!(s.user(&alice.aor).await.unwrap(), Some(alice.clone()));
+    s.set_disabled(&alice.aor, true).await.unwrap();
+    assert!(s.user(&alice.aor).await.unwrap().unwrap().disabled);
+    let creds = Credentials { ha1_md5: None, ha1_sha256: Some("ff".into()) };
+    s.set_credentials(&alice.aor, &creds).await.unwrap();
+    assert_eq!(s.user(&alice.aor).await.unwrap().unwrap().credentials, creds);
+    s.create_user(&user("bob@example.com")).await.unwrap();
+    let names: Vec<_> = s.users().await.unwrap().into_iter().map(|u| u.aor.to_string()).collect();
+    assert_eq!(names, ["alice@example.com", "bob@example.com"]);
+    s.remove_user(&alice.aor).await.unwrap();
+    assert_eq!(s.user(&alice.aor).await.unwrap(), None);
+    assert!(matches!(s.remove_user(&alice.aor).await, Err(StoreError::NoSuchUser(_))));
+    assert!(matches!(s.set_disabled(&alice.aor, false).await, Err(StoreError::NoSuchUser(_))));
+}
+
+pub(crate) async fn bindings(s: &dyn Store) {
+    let aor = Aor::parse("carol@example.com").unwrap();
+    let b1 = binding(&aor, "sip:carol@10.0.0.1", 100);
+    let b2 = binding(&aor, "sip:carol@10.0.0.2;transport=tcp", 200);
+    s.replace_bindings(&aor, &[b1.clone(), b2.clone()]).await.unwrap();
+    assert_eq!(s.bindings(&aor, 50).await.unwrap().len(), 2);
+    assert_eq!(s.bindings(&aor, 150).await.unwrap(), vec![b2.clone()]);
+    assert_eq!(s.expire_bindings(150).await.unwrap(), 1);
+    assert_eq!(s.bindings(&aor, 0).await.unwrap(), vec![b2]);
+    s.replace_bindings(&aor, &[]).await.unwrap();
+    assert!(s.bindings(&aor, 0).await.unwrap().is_empty());
+}
+
+pub(crate) async fn offline(s: &dyn Store) {
+    let aor = Aor::parse("dave@example.com").unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3u8 {
+        let m = StoredMessage {
+            id: 0,
+            recipient: aor.clone(),
+            from: "<sip:alice@example.com>;tag=1".into(),
+            content_type: "text/plain".into(),
+            body: vec![b'0' + i, 0, 0xff],
+            received_at_ms: 1000 + u64::from(i),
+        };
+        ids.push(s.store_message(&m).await.unwrap());
+    }
+    let pending = s.pending(&aor).await.unwrap();
+    assert_eq!(pending.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
+    assert_eq!(pending[2].body, vec![b'2', 0, 0xff]);
+    s.remove_message(ids[0]).await.unwrap();
+    assert_eq!(s.pending(&aor).await.unwrap().len(), 2);
+}
+
+pub(crate) async fn archive(s: &dyn Store) {
+    let alice = Aor::parse("alice@example.com").unwrap();
+    for (i, outcome) in [Outcome::Delivered(200), Outcome::Stored, Outcome::Refused(413)]
+        .into_iter()
+        .enumerate()
+    {
+        s.archive(&ArchiveEntry {
+            sender: if i == 1 { "bob@example.com".into() } else { alice.to_string() },
+            recipients: vec!["bob@example.com".into(), alice.to_string()],
+            at_ms: i as u64,
+            call_id: format!("c{i}"),
+            content_type: "text/plain".into(),
+            body: b"hi".to_vec(),
+            outcome,
+        })
+        .await
+        .unwrap();
+    }
+    let got = s.archived(&alice, 2).await.unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].outcome, Outcome::Refused(413));
+    assert_eq!(got[1].sender, "bob@example.com");
+    let nobody = Aor::parse("zed@example.com").unwrap();
+    assert!(s.archived(&nobody, 10).await.unwrap().is_empty());
+}
+
+mod sqlite {
+    use crate::store::sqlite::SqliteStore;
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("herald.db")).await.unwrap();
+        (dir, s)
+    }
+
+    #[tokio::test]
+    async fn users() {
+        let (_d, s) = store().await;
+        super::users(&s).await;
+    }
+
+    #[tokio::test]
+    async fn bindings() {
+        let (_d, s) = store().await;
+        super::bindings(&s).await;
+    }
+
+    #[tokio::test]
+    async fn offline() {
+        let (_d, s) = store().await;
+        super::offline(&s).await;
+    }
+
+    #[tokio::test]
+    async fn archive() {
+        let (_d, s) = store().await;
+        super::archive(&s).await;
+    }
+
+    #[tokio::test]
+    async fn data_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herald.db");
+        let aor = crate::store::Aor::parse("erin@example.com").unwrap();
+        {
+            let s = SqliteStore::open(&path).await.unwrap();
+            super::offline(&s).await;
+            drop(s);
+        }
+        let s = SqliteStore::open(&path).await.unwrap();
+        let _ = aor;
+        use crate::store::OfflineStore;
+        let dave = crate::store::Aor::parse("dave@example.com").unwrap();
+        assert_eq!(s.pending(&dave).await.unwrap().len(), 2);
+    }
+}

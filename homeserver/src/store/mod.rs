@@ -1,0 +1,78 @@
+//! What a home server keeps, behind traits: users and credentials, registrations
+//! (bindings), offline messages and the archive. The embedded edition fills them with
+//! SQLite ([`sqlite::SqliteStore`]); the pool fills them with Redis (bindings) and Postgres
+//! (the rest). Nothing above this module knows which.
+
+pub mod sqlite;
+mod types;
+
+use async_trait::async_trait;
+
+pub use types::{Aor, ArchiveEntry, Binding, Credentials, Outcome, StoredMessage, User};
+
+/// A store failure. The message names what failed; the caller answers 500 and logs it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("user {0} already exists")]
+    UserExists(String),
+    #[error("no user {0}")]
+    NoSuchUser(String),
+    #[error("store backend: {0}")]
+    Backend(String),
+    #[error("store migration: {0}")]
+    Migration(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Users and their digest credentials.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn user(&self, aor: &Aor) -> StoreResult<Option<User>>;
+    /// Adds a user; fails with [`StoreError::UserExists`] if the address is taken.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Removes a user with its bindings and offline messages (the archive stays).
+    async fn remove_user(&self, aor: &Aor) -> StoreResult<()>;
+    async fn set_disabled(&self, aor: &Aor, disabled: bool) -> StoreResult<()>;
+    async fn set_credentials(&self, aor: &Aor, creds: &Credentials) -> StoreResult<()>;
+}
+
+/// Registrations (RFC 3261 §10): the contacts of each address-of-record.
+#[async_trait]
+pub trait BindingStore: Send + Sync {
+    /// The bindings of `aor` that have not expired at `now_secs`.
+    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Vec<Binding>>;
+    /// Replaces all bindings of `aor` with `bindings` (one REGISTER's result, atomically).
+    async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()>;
+    /// Deletes bindings that expired before `now_secs`; returns how many.
+    async fn expire_bindings(&self, now_secs: u64) -> StoreResult<u64>;
+}
+
+/// Messages held for recipients with no registered device (RFC 3428 offline storage).
+#[async_trait]
+pub trait OfflineStore: Send + Sync {
+    /// Stores a message durably; returns its id. Ids grow in arrival order.
+    async fn store_message(&self, msg: &StoredMessage) -> StoreResult<i64>;
+    /// The messages waiting for `aor`, oldest first.
+    async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>>;
+    /// Removes a message once a device answered 2xx.
+    async fn remove_message(&self, id: i64) -> StoreResult<()>;
+}
+
+/// Every message, whatever became of it.
+#[async_trait]
+pub trait ArchiveStore: Send + Sync {
+    async fn archive(&self, entry: &ArchiveEntry) -> StoreResult<()>;
+    /// The newest `limit` entries sent or received by `aor`, newest first.
+    async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>>;
+}
+
+/// Everything a home server needs, as one object.
+pub trait Store: UserStore + BindingStore + OfflineStore + ArchiveStore {}
+
+impl<T: UserStore + BindingStore + OfflineStore + ArchiveStore> Store for T {}
+
+#[cfg(test)]
+mod battery;

@@ -1,0 +1,212 @@
+//! Bindings, offline messages and the archive in SQLite.
+
+use async_trait::async_trait;
+use herald_proto::v1::FlowRef;
+use sqlx::Row;
+
+use super::{backend, SqliteStore};
+use crate::store::{
+    Aor, ArchiveEntry, ArchiveStore, Binding, BindingStore, OfflineStore, Outcome,
+    StoreResult, StoredMessage,
+};
+
+const BINDING_COLUMNS: &str = "aor, contact, q, expires_at, call_id, cseq, instance, reg_id, \
+     flow_frontend, flow_conn, flow_transport, flow_remote, user_agent";
+
+fn binding_of(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Binding> {
+    let aor: String = row.try_get("aor").map_err(backend)?;
+    let int = |name: &str| row.try_get::<i64, _>(name).map_err(backend);
+    let opt_int = |name: &str| row.try_get::<Option<i64>, _>(name).map_err(backend);
+    Ok(Binding {
+        aor: Aor::parse(&aor).ok_or_else(|| backend(format!("bad aor in store: {aor}")))?,
+        contact: row.try_get("contact").map_err(backend)?,
+        q: opt_int("q")?.and_then(|q| u16::try_from(q).ok()),
+        expires_at: u64::try_from(int("expires_at")?).unwrap_or(0),
+        call_id: row.try_get("call_id").map_err(backend)?,
+        cseq: u32::try_from(int("cseq")?).unwrap_or(0),
+        instance: row.try_get("instance").map_err(backend)?,
+        reg_id: opt_int("reg_id")?.and_then(|r| u32::try_from(r).ok()),
+        flow: FlowRef {
+            frontend_id: row.try_get("flow_frontend").map_err(backend)?,
+            connection_id: u64::try_from(int("flow_conn")?).unwrap_or(0),
+            transport: i32::try_from(int("flow_transport")?).unwrap_or(0),
+            remote: row.try_get("flow_remote").map_err(backend)?,
+        },
+        user_agent: row.try_get("user_agent").map_err(backend)?,
+    })
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl BindingStore for SqliteStore {
+    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Vec<Binding>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {BINDING_COLUMNS} FROM bindings WHERE aor = ? AND expires_at > ? \
+             ORDER BY COALESCE(q, 1000) DESC, contact"
+        ))
+        .bind(aor.as_str())
+        .bind(i64_of(now_secs))
+        .fetch_all(self.pool())
+        .await
+        .map_err(backend)?;
+        rows.iter().map(binding_of).collect()
+    }
+
+    async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(backend)?;
+        sqlx::query("DELETE FROM bindings WHERE aor = ?")
+            .bind(aor.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        for b in bindings {
+            sqlx::query(&format!(
+                "INSERT INTO bindings ({BINDING_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            ))
+            .bind(aor.as_str())
+            .bind(&b.contact)
+            .bind(b.q.map(i64::from))
+            .bind(i64_of(b.expires_at))
+            .bind(&b.call_id)
+            .bind(i64::from(b.cseq))
+            .bind(&b.instance)
+            .bind(b.reg_id.map(i64::from))
+            .bind(&b.flow.frontend_id)
+            .bind(i64_of(b.flow.connection_id))
+            .bind(i64::from(b.flow.transport))
+            .bind(&b.flow.remote)
+            .bind(&b.user_agent)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn expire_bindings(&self, now_secs: u64) -> StoreResult<u64> {
+        let r = sqlx::query("DELETE FROM bindings WHERE expires_at <= ?")
+            .bind(i64_of(now_secs))
+            .execute(self.pool())
+            .await
+            .map_err(backend)?;
+        Ok(r.rows_affected())
+    }
+}
+
+#[async_trait]
+impl OfflineStore for SqliteStore {
+    async fn store_message(&self, m: &StoredMessage) -> StoreResult<i64> {
+        let r = sqlx::query(
+            "INSERT INTO offline_messages (recipient, sender_from, content_type, body, received_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(m.recipient.as_str())
+        .bind(&m.from)
+        .bind(&m.content_type)
+        .bind(&m.body)
+        .bind(i64_of(m.received_at_ms))
+        .execute(self.pool())
+        .await
+        .map_err(backend)?;
+        Ok(r.last_insert_rowid())
+    }
+
+    async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>> {
+        let rows = sqlx::query(
+            "SELECT id, sender_from, content_type, body, received_at FROM offline_messages
+             WHERE recipient = ? ORDER BY id",
+        )
+        .bind(aor.as_str())
+        .fetch_all(self.pool())
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredMessage {
+                    id: r.try_get("id").map_err(backend)?,
+                    recipient: aor.clone(),
+                    from: r.try_get("sender_from").map_err(backend)?,
+                    content_type: r.try_get("content_type").map_err(backend)?,
+                    body: r.try_get("body").map_err(backend)?,
+                    received_at_ms: u64::try_from(
+                        r.try_get::<i64, _>("received_at").map_err(backend)?,
+                    )
+                    .unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn remove_message(&self, id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM offline_messages WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ArchiveStore for SqliteStore {
+    async fn archive(&self, e: &ArchiveEntry) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let id = sqlx::query(
+            "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, outcome)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.sender)
+        .bind(e.recipients.join(","))
+        .bind(i64_of(e.at_ms))
+        .bind(&e.call_id)
+        .bind(&e.content_type)
+        .bind(&e.body)
+        .bind(e.outcome.to_db())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .last_insert_rowid();
+        for r in &e.recipients {
+            sqlx::query("INSERT INTO archive_recipients (archive_id, recipient) VALUES (?, ?)")
+                .bind(id)
+                .bind(r)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>> {
+        let rows = sqlx::query(
+            "SELECT sender, recipients, at_ms, call_id, content_type, body, outcome FROM archive
+             WHERE sender = ?1 OR id IN (SELECT archive_id FROM archive_recipients WHERE recipient = ?1)
+             ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(aor.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let outcome: String = r.try_get("outcome").map_err(backend)?;
+                let recipients: String = r.try_get("recipients").map_err(backend)?;
+                Ok(ArchiveEntry {
+                    sender: r.try_get("sender").map_err(backend)?,
+                    recipients: recipients.split(',').map(str::to_owned).collect(),
+                    at_ms: u64::try_from(r.try_get::<i64, _>("at_ms").map_err(backend)?)
+                        .unwrap_or(0),
+                    call_id: r.try_get("call_id").map_err(backend)?,
+                    content_type: r.try_get("content_type").map_err(backend)?,
+                    body: r.try_get("body").map_err(backend)?,
+                    outcome: Outcome::from_db(&outcome)
+                        .ok_or_else(|| backend(format!("bad outcome in store: {outcome}")))?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,197 @@
+//! The records the stores keep.
+
+use std::fmt;
+
+use herald_proto::v1::FlowRef;
+use herald_sip::{uri::pct_decode, SipUri, Uri};
+
+/// A canonical address-of-record, `user@domain`: the user part as sent (case matters,
+/// RFC 3261 §19.1.4), the domain in lower case, no scheme, port or parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Aor(String);
+
+impl Aor {
+    /// Builds an AOR from a user part and a domain.
+    pub fn new(user: &str, domain: &str) -> Aor {
+        Aor(format!("{user}@{}", domain.to_ascii_lowercase()))
+    }
+
+    /// Parses `user@domain` or `sip:user@domain` (as typed by an operator).
+    pub fn parse(s: &str) -> Option<Aor> {
+        let s = s.trim();
+        let s = s
+            .strip_prefix("sip:")
+            .or_else(|| s.strip_prefix("sips:"))
+            .unwrap_or(s);
+        let (user, domain) = s.rsplit_once('@')?;
+        let valid = |p: &str| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"' | b'@'))
+        };
+        (valid(user) && valid(domain) && !domain.contains([':', ';'])).then(|| Aor::new(user, domain))
+    }
+
+    /// The AOR a SIP URI names (its user part, unescaped, at its host).
+    pub fn of_uri(uri: &SipUri<'_>) -> Option<Aor> {
+        let user = uri.user?;
+        Some(Aor::new(&pct_decode(user), &uri.host.to_string()))
+    }
+
+    /// The AOR of a To/From/Request-URI, if it is a sip/sips URI with a user part.
+    pub fn of(uri: &Uri<'_>) -> Option<Aor> {
+        match uri {
+            Uri::Sip(u) => Aor::of_uri(u),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn user(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(u, _)| u)
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+
+    /// As a SIP URI (`sip:user@domain`).
+    pub fn to_uri(&self) -> String {
+        format!("sip:{}", self.0)
+    }
+}
+
+impl fmt::Display for Aor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Stored digest secrets: HA1 per algorithm (RFC 7616), never the password itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub ha1_md5: Option<String>,
+    pub ha1_sha256: Option<String>,
+}
+
+/// A user of this deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub aor: Aor,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub disabled: bool,
+    pub credentials: Credentials,
+}
+
+/// One registered contact of an AOR, with the flow it registered over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub aor: Aor,
+    /// The Contact URI as the client sent it (parameters and escaped headers kept).
+    pub contact: String,
+    /// q-value in thousandths (RFC 3261 §20.10), absent if the client sent none.
+    pub q: Option<u16>,
+    pub expires_at: u64,
+    pub call_id: String,
+    pub cseq: u32,
+    /// RFC 5626 `+sip.instance` and `reg-id`, when the client sent them.
+    pub instance: Option<String>,
+    pub reg_id: Option<u32>,
+    /// The connection the REGISTER came over: requests for this contact go down it.
+    pub flow: FlowRef,
+    pub user_agent: Option<String>,
+}
+
+/// A message held for a recipient with no device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Set by the store.
+    pub id: i64,
+    pub recipient: Aor,
+    /// The sender's From header value (name-addr), replayed on delivery.
+    pub from: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    pub received_at_ms: u64,
+}
+
+/// What became of an archived message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A device answered with this 2xx.
+    Delivered(u16),
+    /// No device: stored for later delivery (answered 202).
+    Stored,
+    /// Refused or failed with this status.
+    Refused(u16),
+}
+
+impl Outcome {
+    pub fn to_db(&self) -> String {
+        match self {
+            Outcome::Delivered(s) => format!("delivered:{s}"),
+            Outcome::Stored => "stored".into(),
+            Outcome::Refused(s) => format!("refused:{s}"),
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Outcome> {
+        if s == "stored" {
+            return Some(Outcome::Stored);
+        }
+        let (kind, code) = s.split_once(':')?;
+        let code = code.parse().ok()?;
+        match kind {
+            "delivered" => Some(Outcome::Delivered(code)),
+            "refused" => Some(Outcome::Refused(code)),
+            _ => None,
+        }
+    }
+}
+
+/// One archived message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveEntry {
+    pub sender: String,
+    pub recipients: Vec<String>,
+    pub at_ms: u64,
+    pub call_id: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    pub outcome: Outcome,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aor_canonical_form() {
+        assert_eq!(Aor::parse("sip:Alice@Example.COM").unwrap().as_str(), "Alice@example.com");
+        assert_eq!(Aor::parse("bob@example.com").unwrap().user(), "bob");
+        assert!(Aor::parse("nobody").is_none());
+        assert!(Aor::parse("a@b:5060").is_none());
+        assert!(Aor::parse("@b").is_none());
+    }
+
+    #[test]
+    fn aor_of_uri_unescapes_the_user() {
+        let Ok(Uri::Sip(u)) = Uri::parse("sip:%61lice@EXAMPLE.com;transport=tcp") else {
+            panic!("parse")
+        };
+        assert_eq!(Aor::of_uri(&u).unwrap().as_str(), "alice@example.com");
+        let Ok(Uri::Sip(u)) = Uri::parse("sip:a%00b@example.com") else { panic!("parse") };
+        assert_eq!(Aor::of_uri(&u).unwrap().user(), "a\0b");
+    }
+
+    #[test]
+    fn outcome_round_trips() {
+        for o in [Outcome::Delivered(200), Outcome::Stored, Outcome::Refused(413)] {
+            assert_eq!(Outcome::from_db(&o.to_db()), Some(o));
+        }
+    }
+}

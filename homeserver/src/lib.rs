@@ -7,3 +7,8 @@
 //! in-process (embedded edition) and over gRPC (pool).
 
 pub mod store;
+pub mod auth;
+pub mod config;
+pub mod flow;
+pub mod registrar;
+pub mod reply;

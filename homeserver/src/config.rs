@@ -1,0 +1,67 @@
+//! What a home server is told at start.
+
+use std::collections::HashMap;
+
+use herald_proto::v1::Transport;
+
+/// Home server settings (the binary fills them from its config).
+#[derive(Debug, Clone)]
+pub struct HomeConfig {
+    /// This home server's id: part of every branch it creates, so responses find it.
+    pub home_id: String,
+    /// The SIP domain served, also the digest realm.
+    pub domain: String,
+    /// Other hosts that mean "this domain" in a Request-URI (listen addresses, localhost).
+    pub local_hosts: Vec<String>,
+    /// Where each transport listens, as `host:port`, for Via and Record-Route.
+    pub advertise: HashMap<Transport, String>,
+    /// Secret for stateless nonces; every home server of a pool shares it.
+    pub nonce_secret: [u8; 32],
+    /// Nonce lifetime before `stale=true`.
+    pub nonce_max_age_secs: u64,
+    pub min_expires: u32,
+    pub max_expires: u32,
+    pub default_expires: u32,
+    /// Largest MESSAGE body accepted (413 above it).
+    pub max_message_body: usize,
+    /// Server header value; `None` sends none (the default: no version disclosure).
+    pub server_header: Option<String>,
+}
+
+impl HomeConfig {
+    /// Settings for tests and the embedded default: domain `localhost`, nothing advertised.
+    pub fn for_domain(domain: &str) -> HomeConfig {
+        HomeConfig {
+            home_id: "hs1".into(),
+            domain: domain.to_ascii_lowercase(),
+            local_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
+            advertise: HashMap::new(),
+            nonce_secret: rand::random(),
+            nonce_max_age_secs: 300,
+            min_expires: 60,
+            max_expires: 86_400,
+            default_expires: 3600,
+            max_message_body: 64 * 1024,
+            server_header: None,
+        }
+    }
+
+    /// Whether `host` (as written in a URI, lower-cased by the caller) is this domain.
+    pub fn is_local(&self, host: &str) -> bool {
+        host.eq_ignore_ascii_case(&self.domain)
+            || self.local_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+            || self
+                .advertise
+                .values()
+                .any(|a| a.rsplit_once(':').is_some_and(|(h, _)| h.eq_ignore_ascii_case(host)))
+    }
+
+    /// Whether `hostport` is one of this server's advertised addresses.
+    pub fn is_self(&self, host: &str, port: Option<u16>) -> bool {
+        self.advertise.iter().any(|(t, a)| {
+            let Some((h, p)) = a.rsplit_once(':') else { return false };
+            let default = if matches!(t, Transport::Tls | Transport::Wss) { 5061 } else { 5060 };
+            h.eq_ignore_ascii_case(host) && p.parse::<u16>().ok() == Some(port.unwrap_or(default))
+        })
+    }
+}

@@ -1,0 +1,113 @@
+//! The registrar's rules (RFC 3261 §10.3), without I/O: given a REGISTER, the bindings
+//! the AOR has now and the flow the request came over, the bindings it has after, or the
+//! error response. Contacts match by `+sip.instance` when present (RFC 5626), otherwise by
+//! URI equality (§19.1.4).
+
+use herald_proto::v1::FlowRef;
+use herald_sip::{header::Contact, HeaderName, Request, Response, StatusCode, Uri};
+
+use crate::{
+    config::HomeConfig,
+    reply,
+    store::{Aor, Binding},
+};
+
+/// Applies `req` to `existing`. `Ok` carries the new binding set (`None`: a fetch, nothing
+/// changes); `Err` the response that refuses the request.
+pub fn apply(
+    req: &Request,
+    aor: &Aor,
+    existing: &[Binding],
+    flow: &FlowRef,
+    now: u64,
+    cfg: &HomeConfig,
+) -> Result<Option<Vec<Binding>>, Response> {
+    let bad = |reason: &str| reply::with_reason(req, StatusCode::BAD_REQUEST, reason, cfg);
+    let contact = req.headers.contact().map_err(|_| bad("Bad Contact header"))?;
+    let header_expires = req.headers.expires().map_err(|_| bad("Bad Expires header"))?;
+    let call_id = req.headers.call_id().map_err(|_| bad("Bad Call-ID"))?;
+    let cseq = req.headers.cseq().map_err(|_| bad("Bad CSeq"))?.seq;
+    let addrs = match contact {
+        None => return Ok(None),
+        Some(Contact::Star) => {
+            if header_expires != Some(0) {
+                return Err(bad("Contact: * needs Expires: 0"));
+            }
+            return Ok(Some(Vec::new()));
+        }
+        Some(Contact::Addrs(a)) => a,
+    };
+    let mut out: Vec<Binding> = existing.to_vec();
+    for na in &addrs {
+        if Uri::parse(na.uri_raw).is_err() {
+            return Err(bad("Bad Contact URI"));
+        }
+        let requested = na
+            .expires()
+            .or(header_expires)
+            .unwrap_or(cfg.default_expires);
+        let expires = requested.min(cfg.max_expires);
+        if expires > 0 && expires < cfg.min_expires {
+            let mut r = reply::to(req, StatusCode::INTERVAL_TOO_BRIEF, cfg);
+            r.headers.push(HeaderName::MinExpires, cfg.min_expires.to_string());
+            return Err(r);
+        }
+        let instance = na.params.get("+sip.instance").flatten().map(str::to_owned);
+        let reg_id = na.params.get("reg-id").flatten().and_then(|r| r.parse().ok());
+        let found = out.iter().position(|b| match (&instance, &b.instance) {
+            (Some(i), Some(j)) => i == j && reg_id == b.reg_id,
+            _ => same_uri(&b.contact, na.uri_raw),
+        });
+        if let Some(i) = found {
+            let old = &out[i];
+            if old.call_id == call_id && cseq <= old.cseq {
+                return Err(reply::with_reason(
+                    req,
+                    StatusCode::SERVER_INTERNAL_ERROR,
+                    "Out of order REGISTER",
+                    cfg,
+                ));
+            }
+            out.remove(i);
+        }
+        if expires == 0 {
+            continue;
+        }
+        out.push(Binding {
+            aor: aor.clone(),
+            contact: na.uri_raw.to_owned(),
+            q: na.q(),
+            expires_at: now + u64::from(expires),
+            call_id: call_id.to_owned(),
+            cseq,
+            instance,
+            reg_id,
+            flow: flow.clone(),
+            user_agent: req.headers.user_agent().map(str::to_owned),
+        });
+    }
+    Ok(Some(out))
+}
+
+/// The 200 OK listing every current binding with its remaining time.
+pub fn ok(req: &Request, bindings: &[Binding], now: u64, cfg: &HomeConfig) -> Response {
+    let mut r = reply::to(req, StatusCode::OK, cfg);
+    for b in bindings {
+        let mut v = format!("<{}>;expires={}", b.contact, b.expires_at.saturating_sub(now));
+        if let Some(q) = b.q {
+            v.push_str(&format!(";q={}.{:03}", q / 1000, q % 1000));
+        }
+        r.headers.push(HeaderName::Contact, v);
+    }
+    r
+}
+
+fn same_uri(a: &str, b: &str) -> bool {
+    match (Uri::parse(a), Uri::parse(b)) {
+        (Ok(x), Ok(y)) => x.equivalent(&y),
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -12,3 +12,6 @@ pub mod config;
 pub mod flow;
 pub mod registrar;
 pub mod reply;
+mod core;
+
+pub use crate::core::HomeServer;

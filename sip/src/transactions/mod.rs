@@ -149,6 +149,11 @@ impl<P: Clone> TransactionLayer<P> {
         self.txs.is_empty()
     }
 
+    /// The peer of a live transaction: where its request came from or went to.
+    pub fn peer(&self, tx: TxId) -> Option<&P> {
+        self.txs.get(&tx.0).map(|e| &e.peer)
+    }
+
     /// Starts a client transaction for `req` (whose top Via carries a fresh branch).
     pub fn send_request(
         &mut self,

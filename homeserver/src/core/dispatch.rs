@@ -1,0 +1,197 @@
+//! Request dispatch: the checks every request passes in RFC 3261 §16.3 order (URI scheme,
+//! Max-Forwards, Proxy-Require), in-dialog routing, authentication, then one handler per
+//! method; anything else is answered 501 with Allow.
+
+use herald_proto::v1::FlowRef;
+use herald_sip::{HeaderName, Method, Request, StatusCode, Uri};
+
+use super::{now_secs, At, Core};
+use crate::{
+    auth::Verdict,
+    registrar, reply,
+    store::{Aor, User},
+};
+
+/// The methods this server handles, for Allow.
+pub(crate) const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, UPDATE, INFO, REFER, PRACK, NOTIFY";
+
+impl Core {
+    pub(super) async fn on_request(&mut self, at: At, req: Request, flow: Option<FlowRef>) {
+        let Some(flow) = flow else {
+            return;
+        };
+        let cfg = self.cfg.clone();
+        let call_id = req.headers.call_id().unwrap_or("").to_owned();
+        let span = tracing::info_span!("request", method = %req.method.as_str(), %call_id, remote = %flow.remote);
+        let _guard = span.enter();
+        if req.method == Method::Cancel {
+            return self.on_cancel(at, req).await;
+        }
+        // §16.3 step 2: the Request-URI scheme.
+        let uri_ok = match req.parse_uri() {
+            Ok(Uri::Sip(_)) => Ok(()),
+            Ok(Uri::Tel(_)) => Err((StatusCode::NOT_FOUND, "No route for tel URIs")),
+            Ok(_) => Err((StatusCode::UNSUPPORTED_URI_SCHEME, "Unsupported URI Scheme")),
+            Err(_) => Err((StatusCode::BAD_REQUEST, "Bad Request-URI")),
+        };
+        if let Err((status, reason)) = uri_ok {
+            return self.reply(&at, reply::with_reason(&req, status, reason, &cfg)).await;
+        }
+        // Step 3: Max-Forwards.
+        if req.headers.max_forwards().ok().flatten() == Some(0) {
+            return self.reply(&at, reply::to(&req, StatusCode::TOO_MANY_HOPS, &cfg)).await;
+        }
+        // Step 5: Proxy-Require (and Require where this server is the UAS).
+        let mut unsupported: Vec<String> = Vec::new();
+        let mut names = vec![HeaderName::ProxyRequire];
+        if req.method == Method::Register {
+            names.push(HeaderName::Require);
+        }
+        for name in &names {
+            if let Ok(tags) = req.headers.tokens(name, "Require") {
+                unsupported.extend(tags.into_iter().map(str::to_owned));
+            }
+        }
+        if !unsupported.is_empty() {
+            let mut r = reply::to(&req, StatusCode::BAD_EXTENSION, &cfg);
+            r.headers.push(HeaderName::Unsupported, unsupported.join(", "));
+            return self.reply(&at, r).await;
+        }
+        // In-dialog requests that carry our Record-Route go where the route says.
+        if let Some(route) = self.our_route(&req) {
+            return self.route_in_dialog(at, req, flow, route).await;
+        }
+        let host = match req.parse_uri() {
+            Ok(Uri::Sip(u)) => u.host.to_string(),
+            _ => String::new(),
+        };
+        if !cfg.is_local(&host) {
+            let r = reply::with_reason(&req, StatusCode::FORBIDDEN, "Relaying not allowed", &cfg);
+            return self.reply(&at, r).await;
+        }
+        match req.method {
+            Method::Register => self.on_register(at, req, flow).await,
+            Method::Message | Method::Invite | Method::Options | Method::Refer | Method::Info
+            | Method::Update => {
+                let to_server = matches!(req.parse_uri(), Ok(Uri::Sip(u)) if u.user.is_none());
+                if req.method == Method::Options && to_server {
+                    let mut r = reply::to(&req, StatusCode::OK, &cfg);
+                    r.headers.push(HeaderName::Allow, ALLOW);
+                    r.headers.push(HeaderName::Accept, "application/sdp, text/plain");
+                    return self.reply(&at, r).await;
+                }
+                let Some(user) = self.authenticate(&at, &req).await else {
+                    return;
+                };
+                if req.method == Method::Message {
+                    self.on_message(at, req, user).await;
+                } else {
+                    self.proxy_to_user(at, req, flow).await;
+                }
+            }
+            Method::Subscribe | Method::Publish => {
+                let r = reply::to(&req, StatusCode::BAD_EVENT, &cfg);
+                self.reply(&at, r).await;
+            }
+            Method::Bye | Method::Prack | Method::Notify => {
+                let r = reply::to(&req, StatusCode::CALL_DOES_NOT_EXIST, &cfg);
+                self.reply(&at, r).await;
+            }
+            _ => {
+                let mut r = reply::to(&req, StatusCode::NOT_IMPLEMENTED, &cfg);
+                r.headers.push(HeaderName::Allow, ALLOW);
+                self.reply(&at, r).await;
+            }
+        }
+    }
+
+    /// Authenticates a request and checks that its From is the authenticated user. On
+    /// `None` the request has been answered.
+    async fn authenticate(&mut self, at: &At, req: &Request) -> Option<User> {
+        let cfg = self.cfg.clone();
+        let verdict = self.auth.check(req, self.store.as_ref(), &cfg, now_secs()).await;
+        let user = match verdict {
+            Ok(Verdict::Ok(u)) => u,
+            Ok(Verdict::Reply(r)) => {
+                self.reply(at, r).await;
+                return None;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store failure during authentication");
+                let r = reply::to(req, StatusCode::SERVER_INTERNAL_ERROR, &cfg);
+                self.reply(at, r).await;
+                return None;
+            }
+        };
+        let header = if req.method == Method::Register {
+            req.headers.to()
+        } else {
+            req.headers.from()
+        };
+        let claimed = header.ok().and_then(|na| self.local_aor(&na.uri));
+        if claimed.as_ref() != Some(&user.aor) {
+            let reason = if req.method == Method::Register {
+                "To does not match the authenticated user"
+            } else {
+                "From does not match the authenticated user"
+            };
+            let r = reply::with_reason(req, StatusCode::FORBIDDEN, reason, &cfg);
+            self.reply(at, r).await;
+            return None;
+        }
+        Some(user)
+    }
+
+    /// The AOR a URI names in this domain (any local host maps to the domain).
+    pub(super) fn local_aor(&self, uri: &Uri<'_>) -> Option<Aor> {
+        let Uri::Sip(u) = uri else { return None };
+        let aor = Aor::of_uri(u)?;
+        self.cfg
+            .is_local(aor.domain())
+            .then(|| Aor::new(aor.user(), &self.cfg.domain))
+    }
+
+    async fn on_register(&mut self, at: At, req: Request, flow: FlowRef) {
+        let cfg = self.cfg.clone();
+        let to_uri_ok = matches!(req.headers.to().map(|t| t.uri), Ok(Uri::Sip(_)));
+        if !to_uri_ok {
+            let r = reply::with_reason(&req, StatusCode::BAD_REQUEST, "To must be a SIP AOR", &cfg);
+            return self.reply(&at, r).await;
+        }
+        let Some(user) = self.authenticate(&at, &req).await else {
+            return;
+        };
+        let now = now_secs();
+        let result = async {
+            let existing = self.store.bindings(&user.aor, now).await?;
+            let applied = registrar::apply(&req, &user.aor, &existing, &flow, now, &cfg);
+            let set = match applied {
+                Ok(Some(set)) => {
+                    self.store.replace_bindings(&user.aor, &set).await?;
+                    set
+                }
+                Ok(None) => existing,
+                Err(r) => return Ok(Err(r)),
+            };
+            Ok::<_, crate::store::StoreError>(Ok(set))
+        }
+        .await;
+        match result {
+            Ok(Ok(set)) => {
+                tracing::info!(aor = %user.aor, contacts = set.len(), "registered");
+                let r = registrar::ok(&req, &set, now, &cfg);
+                self.reply(&at, r).await;
+                if !set.is_empty() {
+                    self.start_delivery(user.aor).await;
+                }
+            }
+            Ok(Err(r)) => self.reply(&at, r).await,
+            Err(e) => {
+                tracing::error!(error = %e, "store failure in the registrar");
+                let r = reply::to(&req, StatusCode::SERVER_INTERNAL_ERROR, &cfg);
+                self.reply(&at, r).await;
+            }
+        }
+    }
+}

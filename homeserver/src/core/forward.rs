@@ -1,0 +1,134 @@
+//! Building the requests a proxy sends (RFC 3261 §16.6): a copy of the request with a new
+//! Request-URI, Max-Forwards decremented, our Via on top, our credentials removed, and for
+//! dialog-creating requests our Record-Route with flow tokens (RFC 5626 §5.3: the tokens
+//! name the flows of both sides, so in-dialog requests find their way back whichever side
+//! sends them). When the two sides use different transports, two Record-Route entries are
+//! added (RFC 5658), each reachable from its side.
+
+use herald_proto::v1::{FlowRef, Transport};
+use herald_sip::{HeaderName, Method, Request};
+
+use super::Core;
+use crate::flow;
+
+/// A parsed Record-Route of ours: the flows of the two sides.
+#[derive(Debug, Clone)]
+pub(super) struct OurRoute {
+    pub a: FlowRef,
+    pub b: FlowRef,
+}
+
+impl Core {
+    /// Our address for a transport, `host:port`.
+    fn advertised(&self, t: Transport) -> String {
+        self.cfg
+            .advertise
+            .get(&t)
+            .cloned()
+            .unwrap_or_else(|| "herald.invalid".into())
+    }
+
+    /// A fresh Via for a request going down `flow`; the branch names this home server.
+    pub(super) fn via(&self, flow: &FlowRef) -> String {
+        let t = flow::transport(flow);
+        format!(
+            "SIP/2.0/{} {};branch=z9hG4bK-{}-{:016x}",
+            flow::token(t),
+            self.advertised(t),
+            self.cfg.home_id,
+            rand::random::<u64>()
+        )
+    }
+
+    fn record_route_entry(&self, facing: &FlowRef, a: &FlowRef, b: &FlowRef) -> String {
+        let t = flow::transport(facing);
+        format!(
+            "<sip:herald@{};transport={};lr;hfa={};hfb={}>",
+            self.advertised(t),
+            flow::token(t).to_ascii_lowercase(),
+            flow::encode(a),
+            flow::encode(b)
+        )
+    }
+
+    /// The copy of `orig` to send to `target` down `to_flow`. `rr`: the caller's flow, when
+    /// this request creates a dialog and needs our Record-Route.
+    pub(super) fn branch_request(
+        &self,
+        orig: &Request,
+        target: &str,
+        to_flow: &FlowRef,
+        rr: Option<&FlowRef>,
+    ) -> Request {
+        let mut r = orig.clone();
+        r.uri = target.to_owned().into();
+        let mf = orig.headers.max_forwards().ok().flatten().unwrap_or(71);
+        r.headers
+            .set(HeaderName::MaxForwards, mf.saturating_sub(1).min(70).to_string());
+        r.headers.remove_all(&HeaderName::ProxyAuthorization);
+        if let Some(from_flow) = rr {
+            let caller_side = self.record_route_entry(from_flow, from_flow, to_flow);
+            r.headers.push_front(HeaderName::RecordRoute, &caller_side);
+            if flow::transport(from_flow) != flow::transport(to_flow) {
+                let callee_side = self.record_route_entry(to_flow, from_flow, to_flow);
+                r.headers.push_front(HeaderName::RecordRoute, &callee_side);
+            }
+        }
+        r.headers.push_front(HeaderName::Via, self.via(to_flow));
+        r
+    }
+
+    /// The CANCEL for a branch (§9.1): same Request-URI, top Via, Call-ID, From, To, Route
+    /// and CSeq number.
+    pub(super) fn cancel_for(&self, branch: &Request) -> Request {
+        let mut c = Request::new(Method::Cancel, branch.uri.clone());
+        if let Some(v) = branch.headers.get(&HeaderName::Via) {
+            let top = v.split(',').next().unwrap_or(v);
+            c.headers.push(HeaderName::Via, top.trim());
+        }
+        c.headers.push(HeaderName::MaxForwards, "70");
+        for name in [HeaderName::From, HeaderName::To, HeaderName::CallId] {
+            if let Some(v) = branch.headers.get(&name) {
+                c.headers.push(name, v);
+            }
+        }
+        let seq = branch.headers.cseq().map(|c| c.seq).unwrap_or(1);
+        c.headers.push(HeaderName::CSeq, format!("{seq} CANCEL"));
+        for route in branch.headers.get_all(&HeaderName::Route) {
+            c.headers.push(HeaderName::Route, route);
+        }
+        c
+    }
+
+    /// If the top Route is ours, the flows it names.
+    pub(super) fn our_route(&self, req: &Request) -> Option<OurRoute> {
+        let routes = req.headers.addr_list(&HeaderName::Route, "Route").ok()?;
+        let top = routes.first()?;
+        let herald_sip::Uri::Sip(u) = &top.uri else {
+            return None;
+        };
+        if u.user != Some("herald") {
+            return None;
+        }
+        let a = flow::decode(u.param("hfa")??)?;
+        let b = flow::decode(u.param("hfb")??)?;
+        Some(OurRoute { a, b })
+    }
+}
+
+/// Removes our entries from the top of the Route set (one, or two after double
+/// Record-Route).
+pub(super) fn pop_our_routes(req: &mut Request) {
+    for _ in 0..2 {
+        let ours = req
+            .headers
+            .addr_list(&HeaderName::Route, "Route")
+            .ok()
+            .and_then(|r| r.into_iter().next())
+            .is_some_and(|na| matches!(&na.uri, herald_sip::Uri::Sip(u) if u.user == Some("herald") && u.param("hfa").is_some()));
+        if !ours {
+            return;
+        }
+        req.headers.remove_first_value(&HeaderName::Route);
+    }
+}

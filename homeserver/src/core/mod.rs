@@ -1,0 +1,291 @@
+//! The home server's engine. One task owns the transaction layer and the state of every
+//! fork; requests and responses arrive through the generated `Home` trait (in-process or
+//! over gRPC), everything it sends leaves through an `Edge`. Store calls are awaited in
+//! the task, so the order of events per user is the order of arrival.
+
+mod dispatch;
+mod fork;
+mod forward;
+mod im;
+mod proxy;
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use herald_proto::v1::{
+    edge_server::Edge, home_server::Home, Accepted, FlowRef, Inbound, Outbound,
+};
+use herald_sip::{
+    transactions::{TimerConfig, TransactionLayer, Transmit, TxEvent, TxError, TxId},
+    Limits, Message, Response,
+};
+use tokio::sync::mpsc;
+use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
+
+use self::fork::Fork;
+use crate::{
+    auth::Authenticator,
+    config::HomeConfig,
+    flow,
+    store::{Aor, Store},
+};
+
+/// The handle front ends talk to: implements the `Home` service of the contract.
+#[derive(Clone)]
+pub struct HomeServer {
+    tx: mpsc::Sender<Command>,
+}
+
+enum Command {
+    Request(Inbound),
+    Response(Inbound),
+}
+
+/// How many inbound messages may wait for the engine before front ends get "overloaded"
+/// (and answer 503 with Retry-After).
+const QUEUE: usize = 8192;
+
+impl HomeServer {
+    /// Starts the engine. It stops when every handle is dropped.
+    pub fn start(
+        cfg: HomeConfig,
+        store: Arc<dyn Store>,
+        edge: Arc<dyn Edge>,
+    ) -> (HomeServer, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let core = Core::new(cfg, store, edge);
+        (HomeServer { tx }, tokio::spawn(core.run(rx)))
+    }
+
+    fn enqueue(&self, c: Command) -> Result<GrpcResponse<Accepted>, Status> {
+        match self.tx.try_send(c) {
+            Ok(()) => Ok(GrpcResponse::new(Accepted {})),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                Err(Status::resource_exhausted("home server queue full"))
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(Status::unavailable("home server stopped"))
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Home for HomeServer {
+    async fn handle_request(
+        &self,
+        req: GrpcRequest<Inbound>,
+    ) -> Result<GrpcResponse<Accepted>, Status> {
+        self.enqueue(Command::Request(req.into_inner()))
+    }
+
+    async fn handle_response(
+        &self,
+        req: GrpcRequest<Inbound>,
+    ) -> Result<GrpcResponse<Accepted>, Status> {
+        self.enqueue(Command::Response(req.into_inner()))
+    }
+}
+
+/// Where an answer to a request goes: its server transaction, or (for requests without
+/// an RFC 3261 branch) straight down the flow.
+#[derive(Debug, Clone)]
+enum At {
+    Tx(TxId),
+    Stateless(FlowRef),
+}
+
+struct Core {
+    cfg: Arc<HomeConfig>,
+    store: Arc<dyn Store>,
+    edge: Arc<dyn Edge>,
+    txl: TransactionLayer<FlowRef>,
+    auth: Authenticator,
+    limits: Limits,
+    forks: HashMap<u64, Fork>,
+    /// Client transaction -> the fork it is a branch of.
+    branch_of: HashMap<TxId, u64>,
+    /// INVITE server transaction -> its fork (for CANCEL).
+    fork_of_server: HashMap<TxId, u64>,
+    /// Offline messages being delivered, per recipient: the ids still to send.
+    deliveries: HashMap<Aor, Vec<i64>>,
+    next_fork: u64,
+    /// The flow of the message being handled (ACKs reach the TU without one).
+    inbound_flow: Option<FlowRef>,
+}
+
+impl Core {
+    fn new(cfg: HomeConfig, store: Arc<dyn Store>, edge: Arc<dyn Edge>) -> Core {
+        Core {
+            auth: Authenticator::new(&cfg),
+            cfg: Arc::new(cfg),
+            store,
+            edge,
+            txl: TransactionLayer::new(TimerConfig::default()),
+            limits: Limits::default(),
+            forks: HashMap::new(),
+            branch_of: HashMap::new(),
+            fork_of_server: HashMap::new(),
+            deliveries: HashMap::new(),
+            next_fork: 1,
+            inbound_flow: None,
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut sweep = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            let deadline = self.txl.poll_timeout();
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(Command::Request(i)) => self.on_inbound(i, true).await,
+                    Some(Command::Response(i)) => self.on_inbound(i, false).await,
+                    None => break,
+                },
+                () = sleep_until(deadline) => self.txl.handle_timeout(Instant::now()),
+                _ = sweep.tick() => self.sweep().await,
+            }
+            self.drain().await;
+            self.inbound_flow = None;
+        }
+        tracing::info!("home server engine stopped");
+    }
+
+    async fn on_inbound(&mut self, inbound: Inbound, is_request: bool) {
+        let Some(flow) = inbound.flow else {
+            tracing::warn!("inbound message without a flow dropped");
+            return;
+        };
+        let transport = if flow::reliable(&flow) {
+            herald_sip::Transport::Stream
+        } else {
+            herald_sip::Transport::Datagram
+        };
+        let msg = herald_sip::parse(inbound.raw, &self.limits, transport)
+            .and_then(|m| m.validate().map(|()| m));
+        let now = Instant::now();
+        self.inbound_flow = Some(flow.clone());
+        match msg {
+            Err(e) => tracing::info!(error = %e, remote = %flow.remote, "unparsable message from the front end dropped"),
+            Ok(Message::Request(req)) if is_request => {
+                let reliable = flow::reliable(&flow);
+                match self.txl.handle_request(req.clone(), flow.clone(), reliable, now) {
+                    Ok(()) => {}
+                    Err(TxError::NoBranch) => {
+                        self.on_request(At::Stateless(flow.clone()), req, Some(flow)).await;
+                    }
+                    Err(e) => tracing::info!(error = ?e, "request refused by the transaction layer"),
+                }
+            }
+            Ok(Message::Response(resp)) if !is_request => self.txl.handle_response(resp, now),
+            Ok(_) => tracing::warn!("front end sent a request as a response or the reverse"),
+        }
+    }
+
+    /// Sends what the transaction layer produced and handles what it reported, until both
+    /// are empty.
+    async fn drain(&mut self) {
+        loop {
+            let mut busy = false;
+            while let Some(t) = self.txl.poll_transmit() {
+                busy = true;
+                self.transmit(t).await;
+            }
+            while let Some(e) = self.txl.poll_event() {
+                busy = true;
+                self.on_event(e).await;
+            }
+            if !busy {
+                return;
+            }
+        }
+    }
+
+    async fn transmit(&mut self, t: Transmit<FlowRef>) {
+        if let Err(status) = self.send(t.peer, t.bytes).await {
+            tracing::info!(tx = t.tx.0, %status, "flow gone");
+            self.txl.transport_error(t.tx);
+        }
+    }
+
+    async fn send(&self, flow: FlowRef, raw: bytes::Bytes) -> Result<(), Status> {
+        self.edge
+            .send(GrpcRequest::new(Outbound {
+                flow: Some(flow),
+                raw,
+            }))
+            .await
+            .map(|_| ())
+    }
+
+    async fn on_event(&mut self, e: TxEvent) {
+        match e {
+            TxEvent::Request { tx, request } => {
+                let flow = self.txl_peer(tx);
+                self.on_request(At::Tx(tx), request, flow).await;
+            }
+            TxEvent::Response { tx, response } => self.on_branch_response(tx, response).await,
+            TxEvent::Ack { request, .. } => self.on_ack(request).await,
+            TxEvent::StrayResponse { response } => {
+                tracing::debug!(status = response.status.as_u16(), "stray response dropped");
+            }
+            TxEvent::Timeout { tx } => self.on_branch_failure(tx, 408).await,
+            TxEvent::TransportError { tx } => self.on_branch_failure(tx, 430).await,
+            TxEvent::Terminated { tx } => self.on_terminated(tx),
+            _ => {}
+        }
+    }
+
+    /// The flow a server transaction's request came over.
+    fn txl_peer(&self, tx: TxId) -> Option<FlowRef> {
+        self.txl.peer(tx).cloned()
+    }
+
+    /// Answers a request where it came from.
+    async fn reply(&mut self, at: &At, resp: Response) {
+        match at {
+            At::Tx(tx) => {
+                if let Err(e) = self.txl.respond(*tx, resp, Instant::now()) {
+                    tracing::debug!(error = ?e, "response not sent");
+                }
+            }
+            At::Stateless(flow) => {
+                if let Err(status) = self.send(flow.clone(), resp.to_bytes()).await {
+                    tracing::info!(%status, "stateless response not sent");
+                }
+            }
+        }
+    }
+
+    async fn sweep(&mut self) {
+        match self.store.expire_bindings(now_secs()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "bindings expired"),
+            Err(e) => tracing::error!(error = %e, "binding expiry failed"),
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+pub(crate) fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}

@@ -2,7 +2,7 @@
 //! (RFC 3261 §18.3) and recognizes CRLF keep-alives (RFC 5626 §3.5.1). Needing more bytes
 //! is a normal result (`Ok(None)`), not an error.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::{
     error::{ErrorKind, MessageKind, ParseError},
@@ -31,6 +31,7 @@ pub enum Frame {
 pub struct StreamFramer {
     buf: BytesMut,
     limits: Limits,
+    last: Bytes,
 }
 
 impl StreamFramer {
@@ -38,6 +39,7 @@ impl StreamFramer {
         StreamFramer {
             buf: BytesMut::with_capacity(4096),
             limits,
+            last: Bytes::new(),
         }
     }
 
@@ -47,6 +49,12 @@ impl StreamFramer {
     }
 
     /// Bytes received but not yet framed.
+    /// The bytes of the last message or malformed frame returned (to forward them as they
+    /// came, or to answer a malformed one).
+    pub fn last_frame(&self) -> &Bytes {
+        &self.last
+    }
+
     pub fn buffered(&self) -> usize {
         self.buf.len()
     }
@@ -101,6 +109,7 @@ impl StreamFramer {
             return Ok(None);
         }
         let frame = self.buf.split_to(total).freeze();
+        self.last = frame.clone();
         Ok(Some(match parse(frame, &self.limits, Transport::Stream) {
             Ok(m) => Frame::Message(m),
             Err(e) => Frame::Malformed(e),

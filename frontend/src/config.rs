@@ -1,0 +1,60 @@
+//! Front end settings.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use herald_sip::Limits;
+
+/// Where and how the front end listens.
+#[derive(Debug, Clone)]
+pub struct FrontendConfig {
+    /// This front end's id in flow references.
+    pub id: String,
+    pub udp: Option<SocketAddr>,
+    pub tcp: Option<SocketAddr>,
+    pub tls: Option<SocketAddr>,
+    pub ws: Option<SocketAddr>,
+    pub wss: Option<SocketAddr>,
+    /// Certificate chain and key (PEM); `None` generates a self-signed development
+    /// certificate.
+    pub tls_cert: Option<(PathBuf, PathBuf)>,
+    /// Where a generated development certificate is written, so clients can trust it.
+    pub dev_cert_dir: Option<PathBuf>,
+    /// Allowed WebSocket `Origin` values; empty allows requests without an Origin only
+    /// (native clients), `*` allows any.
+    pub ws_origins: Vec<String>,
+    /// Most simultaneous connections (TCP, TLS, WS, WSS together).
+    pub max_connections: usize,
+    /// Most connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// A connection with no traffic for this long is closed (CRLF keep-alives count).
+    pub idle_timeout: Duration,
+    /// Deadline for the TLS and WebSocket handshakes.
+    pub handshake_timeout: Duration,
+    /// Most messages queued for sending on one connection before it counts as stuck.
+    pub max_queued_per_connection: usize,
+    pub limits: Limits,
+}
+
+impl FrontendConfig {
+    /// Everything on loopback port 0 (tests).
+    pub fn loopback() -> FrontendConfig {
+        let any = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        FrontendConfig {
+            id: "fe1".into(),
+            udp: any,
+            tcp: any,
+            tls: any,
+            ws: any,
+            wss: any,
+            tls_cert: None,
+            dev_cert_dir: None,
+            ws_origins: Vec::new(),
+            max_connections: 10_000,
+            max_connections_per_ip: 1_000,
+            idle_timeout: Duration::from_secs(600),
+            handshake_timeout: Duration::from_secs(10),
+            max_queued_per_connection: 1024,
+            limits: Limits::default(),
+        }
+    }
+}

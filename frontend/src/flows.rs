@@ -1,0 +1,173 @@
+//! The flow table: every client connection this front end holds, and the `Edge` service
+//! through which home servers send down them. UDP "flows" are the socket plus the remote
+//! address and need no entry.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, OnceLock,
+    },
+};
+
+use bytes::Bytes;
+use herald_proto::v1::{edge_server::Edge, FlowRef, Outbound, Sent, Transport};
+use tokio::{net::UdpSocket, sync::mpsc};
+use tonic::{Request, Response, Status};
+
+/// The connections of one front end.
+pub struct FlowTable {
+    id: String,
+    conns: Mutex<HashMap<u64, mpsc::Sender<Bytes>>>,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    next: AtomicU64,
+    udp: OnceLock<Arc<UdpSocket>>,
+    max_connections: usize,
+    max_per_ip: usize,
+    queue: usize,
+}
+
+/// Why a connection was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("connection limit reached")]
+    TooManyConnections,
+    #[error("connection limit for this address reached")]
+    TooManyFromAddress,
+}
+
+/// A registered connection; dropping it removes the connection from the table.
+pub struct ConnGuard {
+    table: Arc<FlowTable>,
+    pub id: u64,
+    ip: IpAddr,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.table.lock_conns().remove(&self.id);
+        let mut per_ip = self.table.lock_per_ip();
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl FlowTable {
+    pub fn new(id: &str, max_connections: usize, max_per_ip: usize, queue: usize) -> FlowTable {
+        FlowTable {
+            id: id.to_owned(),
+            conns: Mutex::new(HashMap::new()),
+            per_ip: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+            udp: OnceLock::new(),
+            max_connections,
+            max_per_ip,
+            queue: queue.max(1),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn set_udp(&self, socket: Arc<UdpSocket>) {
+        let _ = self.udp.set(socket);
+    }
+
+    /// Number of live connections.
+    pub fn connections(&self) -> usize {
+        self.lock_conns().len()
+    }
+
+    /// Admits a connection from `remote`; returns its guard and the queue of bytes to
+    /// write to it.
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        remote: SocketAddr,
+    ) -> Result<(ConnGuard, mpsc::Receiver<Bytes>), Refused> {
+        let ip = remote.ip();
+        {
+            let mut per_ip = self.lock_per_ip();
+            let n = per_ip.entry(ip).or_insert(0);
+            if *n >= self.max_per_ip {
+                return Err(Refused::TooManyFromAddress);
+            }
+            if self.lock_conns().len() >= self.max_connections {
+                return Err(Refused::TooManyConnections);
+            }
+            *n += 1;
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.queue);
+        self.lock_conns().insert(id, tx);
+        Ok((
+            ConnGuard {
+                table: self.clone(),
+                id,
+                ip,
+            },
+            rx,
+        ))
+    }
+
+    /// The flow reference of a connection.
+    pub fn flow(&self, connection_id: u64, transport: Transport, remote: SocketAddr) -> FlowRef {
+        FlowRef {
+            frontend_id: self.id.clone(),
+            connection_id,
+            transport: transport as i32,
+            remote: remote.to_string(),
+        }
+    }
+
+    fn lock_conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, mpsc::Sender<Bytes>>> {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_per_ip(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        self.per_ip.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[tonic::async_trait]
+impl Edge for FlowTable {
+    async fn send(&self, req: Request<Outbound>) -> Result<Response<Sent>, Status> {
+        let out = req.into_inner();
+        let flow = out.flow.ok_or_else(|| Status::invalid_argument("no flow"))?;
+        if flow.frontend_id != self.id {
+            return Err(Status::not_found("flow of another front end"));
+        }
+        if flow.transport == Transport::Udp as i32 {
+            let socket = self
+                .udp
+                .get()
+                .ok_or_else(|| Status::not_found("no UDP listener"))?;
+            let to: SocketAddr = flow
+                .remote
+                .parse()
+                .map_err(|_| Status::invalid_argument("bad remote address"))?;
+            socket
+                .send_to(&out.raw, to)
+                .await
+                .map_err(|e| Status::unavailable(format!("UDP send to {to}: {e}")))?;
+            return Ok(Response::new(Sent {}));
+        }
+        let tx = self
+            .lock_conns()
+            .get(&flow.connection_id)
+            .cloned()
+            .ok_or_else(|| Status::not_found("flow gone"))?;
+        tx.try_send(out.raw).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                Status::resource_exhausted("connection send queue full")
+            }
+            mpsc::error::TrySendError::Closed(_) => Status::not_found("flow gone"),
+        })?;
+        Ok(Response::new(Sent {}))
+    }
+}

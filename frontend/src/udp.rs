@@ -1,0 +1,57 @@
+//! The UDP listener: one message per datagram (RFC 3261 §18.3: a missing Content-Length
+//! means the rest of the datagram; extra octets after the body are ignored).
+
+use std::{net::SocketAddr, sync::Arc};
+
+use bytes::Bytes;
+use herald_proto::v1::Transport;
+use herald_sip::{parse_datagram, Limits};
+use tokio::{net::UdpSocket, sync::watch};
+
+use crate::{flows::FlowTable, ingress::Ingress};
+
+pub(crate) async fn serve(
+    socket: Arc<UdpSocket>,
+    flows: Arc<FlowTable>,
+    ingress: Arc<Ingress>,
+    limits: Limits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 65_535];
+    loop {
+        let (n, from) = tokio::select! {
+            r = socket.recv_from(&mut buf) => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // ICMP errors surface here on some systems; keep serving.
+                    tracing::debug!(error = %e, "UDP receive error");
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        let data = &buf[..n];
+        if data.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0)) {
+            continue; // keep-alive or padding
+        }
+        let raw = Bytes::copy_from_slice(data);
+        handle(&socket, &flows, &ingress, &limits, raw, from).await;
+    }
+}
+
+async fn handle(
+    socket: &UdpSocket,
+    flows: &FlowTable,
+    ingress: &Ingress,
+    limits: &Limits,
+    raw: Bytes,
+    from: SocketAddr,
+) {
+    let flow = flows.flow(0, Transport::Udp, from);
+    let parsed = parse_datagram(raw.clone(), limits);
+    if let Some(answer) = ingress.handle(&flow, raw, parsed).await {
+        if let Err(e) = socket.send_to(&answer, from).await {
+            tracing::debug!(error = %e, %from, "UDP answer not sent");
+        }
+    }
+}

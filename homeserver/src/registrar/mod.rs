@@ -3,8 +3,10 @@
 //! error response. Contacts match by `+sip.instance` when present (RFC 5626), otherwise by
 //! URI equality (§19.1.4).
 
-use herald_proto::v1::FlowRef;
-use herald_sip::{header::Contact, HeaderName, Request, Response, StatusCode, Uri};
+use std::net::{IpAddr, SocketAddr};
+
+use herald_proto::v1::{FlowRef, Transport};
+use herald_sip::{header::Contact, HeaderName, Host, Request, Response, StatusCode, Uri};
 
 use crate::{
     config::HomeConfig,
@@ -82,7 +84,7 @@ pub fn apply(
             cseq,
             instance,
             reg_id,
-            flow: flow.clone(),
+            flow: binding_flow(flow, na.uri_raw),
             user_agent: req.headers.user_agent().map(str::to_owned),
         });
     }
@@ -100,6 +102,53 @@ pub fn ok(req: &Request, bindings: &[Binding], now: u64, cfg: &HomeConfig) -> Re
         r.headers.push(HeaderName::Contact, v);
     }
     r
+}
+
+/// Where requests for a contact go. Over connections: down the connection the REGISTER
+/// came on (the only way back through NAT, and for WebSocket the only way at all). Over
+/// UDP: to the Contact's address when it is a literal IP the server can reach, else (a
+/// host name, a private address behind NAT, or an RFC 5626 `ob` contact) to the address
+/// the REGISTER came from.
+fn binding_flow(flow: &FlowRef, contact: &str) -> FlowRef {
+    if flow.transport != Transport::Udp as i32 {
+        return flow.clone();
+    }
+    let Ok(Uri::Sip(u)) = Uri::parse(contact) else {
+        return flow.clone();
+    };
+    if u.param("ob").is_some() {
+        return flow.clone();
+    }
+    let ip = match u.host {
+        Host::V4(v4) => IpAddr::V4(v4),
+        Host::V6(v6) => IpAddr::V6(v6),
+        Host::Domain(_) => return flow.clone(),
+    };
+    let Ok(source) = flow.remote.parse::<SocketAddr>() else {
+        return flow.clone();
+    };
+    if ip != source.ip() && behind_nat(ip) {
+        return flow.clone();
+    }
+    FlowRef {
+        remote: SocketAddr::new(ip, u.port.unwrap_or(5060)).to_string(),
+        ..flow.clone()
+    }
+}
+
+/// Private, link-local and shared (CGNAT) addresses: a contact with one of these that is
+/// not where the REGISTER came from sits behind NAT.
+fn behind_nat(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+                || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
+        }
+        IpAddr::V6(v6) => {
+            v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 fn same_uri(a: &str, b: &str) -> bool {

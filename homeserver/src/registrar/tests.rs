@@ -86,3 +86,17 @@ fn fetch_changes_nothing_and_instance_replaces_contact() {
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].contact, "sip:a@192.0.2.9:5099");
 }
+
+#[test]
+fn udp_contacts_are_reached_at_their_address_unless_behind_nat() {
+    let one = |contact: &str| {
+        let req = register(1, &format!("Contact: <{contact}>\r\n"));
+        apply(&req, &aor(), &[], &flow(), 0, &cfg()).unwrap().unwrap().remove(0).flow.remote
+    };
+    assert_eq!(one("sip:a@127.0.0.1:5090"), "127.0.0.1:5090");
+    assert_eq!(one("sip:a@192.0.2.7"), "192.0.2.7:5060");
+    // Private address that is not the source: NAT, use the source.
+    assert_eq!(one("sip:a@192.168.1.20:5060"), "127.0.0.1:5070");
+    assert_eq!(one("sip:a@host.example.com"), "127.0.0.1:5070");
+    assert_eq!(one("sip:a@192.0.2.7;ob"), "127.0.0.1:5070");
+}

@@ -66,7 +66,7 @@ impl Aor {
 
 impl fmt::Display for Aor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 

@@ -1,0 +1,59 @@
+use std::collections::HashMap;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::load(None, &env(pairs))
+}
+
+#[test]
+fn defaults_serve_every_transport() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.domain, "localhost");
+    assert_eq!(c.udp, Some("0.0.0.0:5060".parse().unwrap()));
+    assert_eq!(c.wss, Some("0.0.0.0:7443".parse().unwrap()));
+    assert_eq!(c.database(), PathBuf::from("herald-data/herald.db"));
+    assert!(!c.server_header);
+}
+
+#[test]
+fn errors_name_the_setting() {
+    let e = load(&[("HERALD_UDP", "nonsense")]).unwrap_err();
+    assert_eq!(e.setting, "HERALD_UDP (udp)");
+    let e = load(&[("HERALD_MIN_EXPIRES", "ten")]).unwrap_err();
+    assert_eq!(e.setting, "HERALD_MIN_EXPIRES (min_expires)");
+    let e = load(&[("HERALD_MIN_EXPIRES", "7200"), ("HERALD_MAX_EXPIRES", "3600")]).unwrap_err();
+    assert!(e.to_string().contains("max_expires"), "{e}");
+    let e = load(&[("HERALD_TLS_CERT", "/x.pem")]).unwrap_err();
+    assert_eq!(e.setting, "HERALD_TLS_KEY (tls_key)");
+    let e = load(&[("HERALD_NONCE_SECRET", "abc")]).unwrap_err();
+    assert!(e.setting.starts_with("HERALD_NONCE_SECRET"));
+    let e = load(&[("HERALD_DOMAIN", "bad domain")]).unwrap_err();
+    assert!(e.setting.starts_with("HERALD_DOMAIN"));
+}
+
+#[test]
+fn listeners_can_be_turned_off_but_not_all() {
+    let c = load(&[("HERALD_WS", "off"), ("HERALD_WSS", "")]).unwrap();
+    assert!(c.ws.is_none() && c.wss.is_none());
+    let all = [("HERALD_UDP", "off"), ("HERALD_TCP", "off"), ("HERALD_TLS", "off"), ("HERALD_WS", "off"), ("HERALD_WSS", "off")];
+    assert!(load(&all).is_err());
+}
+
+#[test]
+fn file_then_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("herald.toml");
+    std::fs::write(&path, "domain = \"example.com\"\nudp = \"127.0.0.1:5070\"\nws_origins = [\"https://a\"]\n").unwrap();
+    let c = Config::load(Some(&path), &env(&[("HERALD_UDP", "127.0.0.1:5080")])).unwrap();
+    assert_eq!(c.domain, "example.com");
+    assert_eq!(c.udp, Some("127.0.0.1:5080".parse().unwrap()));
+    assert_eq!(c.ws_origins, vec!["https://a".to_owned()]);
+    std::fs::write(&path, "domian = \"typo.com\"\n").unwrap();
+    let e = Config::load(Some(&path), &env(&[])).unwrap_err();
+    assert!(e.problem.contains("domian"), "{e}");
+}

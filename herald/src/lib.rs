@@ -1,0 +1,8 @@
+//! # herald
+//!
+//! The all-in-one binary's library: configuration, the embedded server wiring and the
+//! user administration commands. `main.rs` only parses arguments and calls in here.
+
+pub mod config;
+pub mod server;
+pub mod users;

@@ -1,0 +1,231 @@
+//! `herald`: runs the server (the default) or administers users.
+
+use std::{io::BufRead, path::PathBuf, process::ExitCode, sync::Arc};
+
+use clap::{Parser, Subcommand};
+use herald::{
+    config::{Config, Env},
+    server, users,
+};
+use herald_homeserver::store::{sqlite::SqliteStore, Store};
+
+/// Herald: SIP instant messaging, presence and call routing server.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML settings file (also HERALD_CONFIG); environment variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Run,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; without --password a random one is generated and printed.
+    Add {
+        /// user@domain, or just the user name in the configured domain
+        address: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Refuse the user's sign-ins and messages until enabled again.
+    Disable { address: String },
+    Enable { address: String },
+    /// Remove a user with their registrations and stored messages (the archive stays).
+    Remove { address: String },
+    /// Set a user's password.
+    Passwd {
+        address: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Import users from CSV: header row with address,display_name,password,email.
+    Import {
+        file: PathBuf,
+        /// Check every line and report, without importing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// EX_USAGE: bad configuration.
+const EXIT_CONFIG: u8 = 64;
+/// EX_DATAERR: bad input data (an unknown user, a bad CSV line).
+const EXIT_DATA: u8 = 65;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let cfg = match Config::load(cli.config.as_deref(), &Env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("herald: configuration error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("herald: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command.unwrap_or(Command::Run) {
+            Command::Run => run(cfg).await,
+            Command::User(u) => user(cfg, u).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("herald: {e:#}");
+            let data = e.downcast_ref::<users::AdminError>().is_some();
+            ExitCode::from(if data { EXIT_DATA } else { 1 })
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("HERALD_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cfg: Config) -> anyhow::Result<()> {
+    let domain = cfg.domain.clone();
+    let db = cfg.database();
+    server::run(cfg, shutdown_signal(), |bound, host| {
+        println!("Herald {} (embedded edition), domain {domain}", env!("CARGO_PKG_VERSION"));
+        for line in server::listener_lines(bound, host) {
+            println!("{line}");
+        }
+        println!("data: {}", db.display());
+        println!("add a user:  herald user add alice@{domain} --password <password>");
+        println!("then point a SIP client at sip:alice@{domain} via {host}");
+        println!("ready");
+    })
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn read_password(given: Option<String>, stdin: bool) -> anyhow::Result<Option<String>> {
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let p = line.trim_end_matches(['\r', '\n']).to_owned();
+        anyhow::ensure!(!p.is_empty(), "empty password on standard input");
+        return Ok(Some(p));
+    }
+    Ok(given)
+}
+
+async fn user(cfg: Config, cmd: UserCommand) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&cfg.database()).await?);
+    let domain = cfg.domain.clone();
+    let addr = |a: &str| users::address(a, &domain);
+    match cmd {
+        UserCommand::Add { address, name, email, password, password_stdin } => {
+            let aor = addr(&address)?;
+            let (password, generated) = match read_password(password, password_stdin)? {
+                Some(p) => (p, false),
+                None => (users::random_password(), true),
+            };
+            users::add(store.as_ref(), aor.clone(), &name, email, &password, &domain).await?;
+            println!("added {aor}");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            let all = store.users().await?;
+            println!("{:<40} {:<24} {:<8} EMAIL", "ADDRESS", "NAME", "STATE");
+            for u in all {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!("{:<40} {:<24} {:<8} {}", u.aor, u.display_name, state, u.email.unwrap_or_default());
+            }
+        }
+        UserCommand::Disable { address } => {
+            store.set_disabled(&addr(&address)?, true).await.map_err(users::AdminError::from)?;
+            println!("disabled {address}");
+        }
+        UserCommand::Enable { address } => {
+            store.set_disabled(&addr(&address)?, false).await.map_err(users::AdminError::from)?;
+            println!("enabled {address}");
+        }
+        UserCommand::Remove { address } => {
+            store.remove_user(&addr(&address)?).await.map_err(users::AdminError::from)?;
+            println!("removed {address}");
+        }
+        UserCommand::Passwd { address, password, password_stdin } => {
+            let aor = addr(&address)?;
+            let (password, generated) = match read_password(password, password_stdin)? {
+                Some(p) => (p, false),
+                None => (users::random_password(), true),
+            };
+            let creds = users::credentials(&aor, &domain, &password);
+            store.set_credentials(&aor, &creds).await.map_err(users::AdminError::from)?;
+            println!("password set for {aor}");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::Import { file, dry_run } => {
+            let n = users::import(store.as_ref(), &file, &domain, dry_run).await?;
+            if dry_run {
+                println!("{}: {n} user(s) would be imported", file.display());
+            } else {
+                println!("{}: imported {n} user(s)", file.display());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! The embedded edition: front end and home server in one process, wired in-process
+//! through the generated `Home` and `Edge` traits, on the SQLite store.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    net::{IpAddr, SocketAddr, UdpSocket},
+    sync::Arc,
+    time::Duration,
+};
+
+use herald_frontend::{Bound, FrontendConfig, Listeners};
+use herald_homeserver::{config::HomeConfig, store::sqlite::SqliteStore, HomeServer};
+use herald_proto::v1::Transport;
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+/// Opens the store, binds every listener, prints where clients should connect, and serves
+/// until `shutdown` completes. `on_ready` gets the bound addresses.
+pub async fn run(
+    cfg: Config,
+    shutdown: impl Future<Output = ()>,
+    on_ready: impl FnOnce(&Bound, &str),
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", cfg.data_dir.display()))?;
+    let store = SqliteStore::open(&cfg.database()).await?;
+    let listeners = Listeners::bind(frontend_config(&cfg)).await?;
+    let bound = listeners.bound().clone();
+    let host = advertise_host(&cfg, &bound);
+    let home_cfg = home_config(&cfg, &bound, &host);
+    let (home, engine) = HomeServer::start(home_cfg, Arc::new(store), listeners.flows());
+    on_ready(&bound, &host);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let serving = tokio::spawn(listeners.serve(Arc::new(home), stop_rx));
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = serving.await;
+    // The engine ends when the last handle (held by the listeners) is gone.
+    let _ = tokio::time::timeout(Duration::from_secs(5), engine).await;
+    Ok(())
+}
+
+fn frontend_config(cfg: &Config) -> FrontendConfig {
+    let mut fe = FrontendConfig::loopback();
+    fe.udp = cfg.udp;
+    fe.tcp = cfg.tcp;
+    fe.tls = cfg.tls;
+    fe.ws = cfg.ws;
+    fe.wss = cfg.wss;
+    fe.tls_cert = cfg.tls_cert.clone();
+    fe.dev_cert_dir = Some(cfg.data_dir.clone());
+    fe.ws_origins = cfg.ws_origins.clone();
+    fe.max_connections = cfg.max_connections;
+    fe.max_connections_per_ip = cfg.max_connections_per_ip;
+    fe.idle_timeout = cfg.idle_timeout;
+    fe
+}
+
+fn home_config(cfg: &Config, bound: &Bound, host: &str) -> HomeConfig {
+    let mut h = HomeConfig::for_domain(&cfg.domain);
+    let host_part = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
+    h.advertise = bound
+        .each()
+        .into_iter()
+        .map(|(t, a)| (t, format!("{host_part}:{}", a.port())))
+        .collect::<HashMap<Transport, String>>();
+    h.local_hosts.push(host_part);
+    for (_, a) in bound.each() {
+        if !a.ip().is_unspecified() {
+            h.local_hosts.push(match a.ip() {
+                IpAddr::V6(v6) => format!("[{v6}]"),
+                IpAddr::V4(v4) => v4.to_string(),
+            });
+        }
+    }
+    if let Some(secret) = cfg.nonce_secret {
+        h.nonce_secret = secret;
+    }
+    h.min_expires = cfg.min_expires;
+    h.max_expires = cfg.max_expires;
+    h.default_expires = cfg.default_expires;
+    h.max_message_body = cfg.max_message_body;
+    h.server_header = cfg
+        .server_header
+        .then(|| format!("Herald/{}", env!("CARGO_PKG_VERSION")));
+    h
+}
+
+/// The host for Via and Record-Route: configured, else the listen address, else (for a
+/// wildcard listener) the address this machine uses to reach the outside, else loopback.
+fn advertise_host(cfg: &Config, bound: &Bound) -> String {
+    if let Some(a) = &cfg.advertise {
+        return a.clone();
+    }
+    let ip = bound.each().first().map(|(_, a)| a.ip());
+    match ip {
+        Some(ip) if !ip.is_unspecified() => ip.to_string(),
+        _ => outward_ip().map_or_else(|| "127.0.0.1".into(), |ip| ip.to_string()),
+    }
+}
+
+/// The source address the kernel would pick for an outside destination (no packet sent).
+fn outward_ip() -> Option<IpAddr> {
+    let s = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0))).ok()?;
+    s.connect(SocketAddr::from(([192, 0, 2, 1], 9))).ok()?;
+    s.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified())
+}
+
+/// The lines printed at start: one per listener, as a SIP URI a client can use.
+pub fn listener_lines(bound: &Bound, host: &str) -> Vec<String> {
+    bound
+        .each()
+        .into_iter()
+        .map(|(t, a)| {
+            let name = match t {
+                Transport::Udp => "udp",
+                Transport::Tcp => "tcp",
+                Transport::Tls => "tls",
+                Transport::Ws => "ws",
+                Transport::Wss => "wss",
+                Transport::Unspecified => "?",
+            };
+            let shown = if a.ip().is_unspecified() { format!("{host}:{}", a.port()) } else { a.to_string() };
+            format!("listening {name} {shown} ({a})")
+        })
+        .collect()
+}

@@ -83,6 +83,8 @@ fn home_config(cfg: &Config, bound: &Bound, host: &str) -> HomeConfig {
     h.max_expires = cfg.max_expires;
     h.default_expires = cfg.default_expires;
     h.max_message_body = cfg.max_message_body;
+    h.auth_algorithms = cfg.auth_algorithms.clone();
+    h.auth_check_uri = cfg.auth_check_uri;
     h.server_header = cfg
         .server_header
         .then(|| format!("Herald/{}", env!("CARGO_PKG_VERSION")));

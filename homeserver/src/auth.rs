@@ -37,7 +37,8 @@ impl Authenticator {
                 NonceKey::new(cfg.nonce_secret),
                 cfg.domain.clone(),
                 cfg.nonce_max_age_secs,
-            ),
+            )
+            .with_uri_check(cfg.auth_check_uri),
             replay: MemoryReplayGuard::new(cfg.nonce_max_age_secs, 100_000),
         }
     }
@@ -75,7 +76,9 @@ impl Authenticator {
             None => None,
         };
         let usable = user.as_ref().filter(|u| !u.disabled);
+        let offered = cfg.auth_algorithms.contains(&creds.algorithm);
         let ha1 = usable
+            .filter(|_| offered)
             .and_then(|u| match creds.algorithm {
                 Algorithm::Md5 => u.credentials.ha1_md5.clone(),
                 Algorithm::Sha256 => u.credentials.ha1_sha256.clone(),
@@ -109,8 +112,11 @@ impl Authenticator {
             (StatusCode::PROXY_AUTH_REQUIRED, HeaderName::ProxyAuthenticate)
         };
         let mut r = reply::to(req, status, cfg);
-        for c in self.verifier.challenges(now_secs, stale) {
-            r.headers.push(header.clone(), c.to_string());
+        let offered = self.verifier.challenges(now_secs, stale);
+        for alg in &cfg.auth_algorithms {
+            if let Some(c) = offered.iter().find(|c| c.algorithm == *alg) {
+                r.headers.push(header.clone(), c.to_string());
+            }
         }
         r
     }

@@ -24,6 +24,11 @@ pub struct HomeConfig {
     pub default_expires: u32,
     /// Largest MESSAGE body accepted (413 above it).
     pub max_message_body: usize,
+    /// Digest algorithms offered, in order of preference (RFC 8760 §2.4: clients take the
+    /// first they support; some old clients only read the first challenge).
+    pub auth_algorithms: Vec<herald_sip::auth::Algorithm>,
+    /// Whether the digest-uri must equal the Request-URI (see `Verifier::with_uri_check`).
+    pub auth_check_uri: bool,
     /// Server header value; `None` sends none (the default: no version disclosure).
     pub server_header: Option<String>,
 }
@@ -42,6 +47,11 @@ impl HomeConfig {
             max_expires: 86_400,
             default_expires: 3600,
             max_message_body: 64 * 1024,
+            auth_algorithms: vec![
+                herald_sip::auth::Algorithm::Sha256,
+                herald_sip::auth::Algorithm::Md5,
+            ],
+            auth_check_uri: false,
             server_header: None,
         }
     }

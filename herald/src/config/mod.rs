@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use herald_sip::auth::Algorithm;
 use serde::Deserialize;
 
 /// A configuration error, naming the setting.
@@ -72,6 +73,8 @@ struct File {
     idle_timeout_secs: Option<u64>,
     nonce_secret: Option<String>,
     server_header: Option<bool>,
+    auth_algorithms: Option<String>,
+    auth_check_uri: Option<bool>,
 }
 
 /// Checked settings.
@@ -97,6 +100,10 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub nonce_secret: Option<[u8; 32]>,
     pub server_header: bool,
+    /// Digest algorithms offered, preferred first.
+    pub auth_algorithms: Vec<Algorithm>,
+    /// Refuse credentials whose digest-uri is not the Request-URI.
+    pub auth_check_uri: bool,
 }
 
 impl Config {
@@ -153,6 +160,11 @@ impl Config {
                 })?),
             },
             server_header: s.boolean("server_header", f.server_header)?,
+            auth_algorithms: parse_algorithms(
+                &s.string("auth_algorithms", f.auth_algorithms.clone())
+                    .unwrap_or_else(|| "SHA-256,MD5".into()),
+            )?,
+            auth_check_uri: s.boolean("auth_check_uri", f.auth_check_uri)?,
         };
         cfg.check()?;
         Ok(cfg)
@@ -232,6 +244,25 @@ impl Settings<'_> {
             None => Ok(file.unwrap_or(false)),
         }
     }
+}
+
+fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, ConfigError> {
+    let label = "HERALD_AUTH_ALGORITHMS (auth_algorithms)";
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let alg = match name.to_ascii_uppercase().as_str() {
+            "MD5" => Algorithm::Md5,
+            "SHA-256" | "SHA256" => Algorithm::Sha256,
+            _ => return Err(err(label, format!("unknown algorithm {name:?} (MD5, SHA-256)"))),
+        };
+        if !out.contains(&alg) {
+            out.push(alg);
+        }
+    }
+    if out.is_empty() {
+        return Err(err(label, "at least one of MD5, SHA-256"));
+    }
+    Ok(out)
 }
 
 fn parse_secret(hex: &str) -> Option<[u8; 32]> {

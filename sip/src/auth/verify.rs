@@ -45,6 +45,7 @@ pub struct Verifier {
     key: NonceKey,
     realm: String,
     max_age_secs: u64,
+    check_uri: bool,
 }
 
 impl Verifier {
@@ -53,7 +54,17 @@ impl Verifier {
             key,
             realm: realm.into(),
             max_age_secs,
+            check_uri: true,
         }
+    }
+
+    /// Whether the digest-uri must name the Request-URI (RFC 3261 §22.4; on by default).
+    /// Some clients (SIPp among them) put the server's address there instead; turning
+    /// the check off accepts them, with nonce expiry and nonce-count replay protection
+    /// still in force.
+    pub fn with_uri_check(mut self, on: bool) -> Self {
+        self.check_uri = on;
+        self
     }
 
     pub fn realm(&self) -> &str {
@@ -95,7 +106,7 @@ impl Verifier {
         if nonce == NonceStatus::Invalid {
             return AuthOutcome::Failed(FailReason::BadNonce);
         }
-        if !same_uri(&creds.uri, request_uri) {
+        if self.check_uri && !same_uri(&creds.uri, request_uri) {
             return AuthOutcome::Failed(FailReason::UriMismatch);
         }
         let expected = expected_response(creds, method, ha1);

@@ -7,7 +7,7 @@ use herald::{
     config::{Config, Env},
     server, users,
 };
-use herald_homeserver::store::{sqlite::SqliteStore, Store};
+use herald_homeserver::store::{sqlite::SqliteStore, ArchiveStore, Store};
 
 /// Herald: SIP instant messaging, presence and call routing server.
 #[derive(Parser)]
@@ -27,6 +27,12 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Show the archived messages sent or received by a user, newest first, as JSON lines.
+    Archive {
+        address: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => run(cfg).await,
             Command::User(u) => user(cfg, u).await,
+            Command::Archive { address, limit } => archive(cfg, &address, limit).await,
         }
     });
     match result {
@@ -154,6 +161,24 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+async fn archive(cfg: Config, address: &str, limit: u32) -> anyhow::Result<()> {
+    let store = SqliteStore::open(&cfg.database()).await?;
+    let aor = users::address(address, &cfg.domain)?;
+    for e in store.archived(&aor, limit).await? {
+        let line = serde_json::json!({
+            "at_ms": e.at_ms,
+            "sender": e.sender,
+            "recipients": e.recipients,
+            "call_id": e.call_id,
+            "content_type": e.content_type,
+            "body": String::from_utf8_lossy(&e.body),
+            "outcome": e.outcome.to_db(),
+        });
+        println!("{line}");
+    }
+    Ok(())
 }
 
 fn read_password(given: Option<String>, stdin: bool) -> anyhow::Result<Option<String>> {

@@ -112,7 +112,7 @@ impl Authenticator {
             (StatusCode::PROXY_AUTH_REQUIRED, HeaderName::ProxyAuthenticate)
         };
         let mut r = reply::to(req, status, cfg);
-        let offered = self.verifier.challenges(now_secs, stale);
+        let offered = self.verifier.challenges(now_secs, rand::random(), stale);
         for alg in &cfg.auth_algorithms {
             if let Some(c) = offered.iter().find(|c| c.algorithm == *alg) {
                 r.headers.push(header.clone(), c.to_string());

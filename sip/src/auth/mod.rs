@@ -5,6 +5,7 @@
 
 mod algorithm;
 mod challenge;
+mod client;
 mod error;
 mod nonce;
 mod params;

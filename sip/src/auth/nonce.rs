@@ -1,4 +1,6 @@
-//! Stateless nonces: `base64url(timestamp || HMAC-SHA256(key, timestamp || realm)[..16])`.
+//! Stateless nonces: `base64url(timestamp || salt || HMAC-SHA256(key, timestamp || salt ||
+//! realm)[..16])`. The caller's salt (random) makes every challenge's nonce unique, so
+//! that nonce-count replay protection works per challenge.
 //! The server keeps no table: a nonce proves by its MAC that this server issued it for
 //! this realm, and its timestamp tells whether it is still fresh.
 
@@ -29,11 +31,13 @@ impl NonceKey {
         NonceKey(secret)
     }
 
-    pub fn issue(&self, realm: &str, now_secs: u64) -> String {
-        let ts = now_secs.to_be_bytes();
-        let mut raw = [0u8; 24];
-        raw[..8].copy_from_slice(&ts);
-        raw[8..].copy_from_slice(&self.mac(&ts, realm)[..16]);
+    pub fn issue(&self, realm: &str, now_secs: u64, salt: u64) -> String {
+        let mut head = [0u8; 16];
+        head[..8].copy_from_slice(&now_secs.to_be_bytes());
+        head[8..].copy_from_slice(&salt.to_be_bytes());
+        let mut raw = [0u8; 32];
+        raw[..16].copy_from_slice(&head);
+        raw[16..].copy_from_slice(&self.mac(&head, realm)[..16]);
         URL_SAFE_NO_PAD.encode(raw)
     }
 
@@ -41,15 +45,17 @@ impl NonceKey {
         let Ok(raw) = URL_SAFE_NO_PAD.decode(nonce) else {
             return NonceStatus::Invalid;
         };
-        if raw.len() != 24 {
+        if raw.len() != 32 {
+            return NonceStatus::Invalid;
+        }
+        let mut head = [0u8; 16];
+        head.copy_from_slice(&raw[..16]);
+        let mac = self.mac(&head, realm);
+        if !bool::from(mac[..16].ct_eq(&raw[16..])) {
             return NonceStatus::Invalid;
         }
         let mut ts = [0u8; 8];
         ts.copy_from_slice(&raw[..8]);
-        let mac = self.mac(&ts, realm);
-        if !bool::from(mac[..16].ct_eq(&raw[8..])) {
-            return NonceStatus::Invalid;
-        }
         let issued = u64::from_be_bytes(ts);
         if issued > now_secs.saturating_add(MAX_FUTURE_SKEW_SECS) {
             return NonceStatus::Invalid;
@@ -60,11 +66,11 @@ impl NonceKey {
         NonceStatus::Valid
     }
 
-    fn mac(&self, ts: &[u8; 8], realm: &str) -> [u8; 32] {
+    fn mac(&self, head: &[u8; 16], realm: &str) -> [u8; 32] {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut m =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
-        m.update(ts);
+        m.update(head);
         m.update(realm.as_bytes());
         m.finalize().into_bytes().into()
     }
@@ -84,7 +90,7 @@ mod tests {
 
     #[test]
     fn fresh_stale_invalid() {
-        let n = KEY.issue("example.com", 1_000);
+        let n = KEY.issue("example.com", 1_000, 7);
         assert_eq!(KEY.check(&n, "example.com", 1_100, 300), NonceStatus::Valid);
         assert_eq!(KEY.check(&n, "example.com", 1_301, 300), NonceStatus::Stale);
         assert_eq!(KEY.check(&n, "other.com", 1_100, 300), NonceStatus::Invalid);
@@ -97,6 +103,13 @@ mod tests {
             NonceStatus::Invalid,
             "from the future"
         );
+        let other_salt = KEY.issue("example.com", 1_000, 8);
+        assert_ne!(n, other_salt, "the salt makes nonces of one second differ");
+        assert_eq!(KEY.check(&other_salt, "example.com", 1_100, 300), NonceStatus::Valid);
+        let mut salt_changed = n.clone().into_bytes();
+        salt_changed[12] = if salt_changed[12] == b'A' { b'B' } else { b'A' };
+        let salt_changed = String::from_utf8(salt_changed).expect("ascii");
+        assert_eq!(KEY.check(&salt_changed, "example.com", 1_100, 300), NonceStatus::Invalid);
         let mut tampered = n.into_bytes();
         tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(tampered).expect("ascii");

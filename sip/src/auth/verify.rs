@@ -72,8 +72,9 @@ impl Verifier {
     }
 
     /// The two challenges to send, preferred first (RFC 8760 §2.4): SHA-256, then MD5.
-    pub fn challenges(&self, now_secs: u64, stale: bool) -> [Challenge; 2] {
-        let nonce = self.key.issue(&self.realm, now_secs);
+    /// `salt`: a random number, so that no two challenges share a nonce.
+    pub fn challenges(&self, now_secs: u64, salt: u64, stale: bool) -> [Challenge; 2] {
+        let nonce = self.key.issue(&self.realm, now_secs, salt);
         let make = |algorithm| Challenge {
             realm: self.realm.clone(),
             nonce: nonce.clone(),

@@ -36,19 +36,7 @@ const NOW: u64 = 1_700_000_000;
 
 /// What a SIP client does with a challenge: the credentials header value.
 fn answer(ch: &Challenge, user: &str, password: &str, method: &str, uri: &str, nc: u32) -> String {
-    let h = ha1(ch.algorithm, user, &ch.realm, password);
-    let nc_text = format!("{nc:08x}");
-    let ha2 = ch.algorithm.hex(&[method, uri]);
-    let resp = ch
-        .algorithm
-        .hex(&[&h, &ch.nonce, &nc_text, "c0ffee", "auth", &ha2]);
-    format!(
-        "Digest username=\"{user}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", response=\"{resp}\", \
-         algorithm={}, cnonce=\"c0ffee\", qop=auth, nc={nc_text}",
-        ch.realm,
-        ch.nonce,
-        ch.algorithm.as_str()
-    )
+    ch.answer(user, password, method, uri, nc, "c0ffee")
 }
 
 fn verifier() -> Verifier {
@@ -70,7 +58,7 @@ fn check(
 #[test]
 fn register_round_trip_both_algorithms() {
     let v = verifier();
-    for ch in v.challenges(NOW, false) {
+    for ch in v.challenges(NOW, 1, false) {
         let mut g = MemoryReplayGuard::new(300, 100);
         let header = answer(&ch, "alice", "secret", "REGISTER", "sip:example.com", 1);
         assert_eq!(
@@ -89,7 +77,7 @@ fn register_round_trip_both_algorithms() {
 #[test]
 fn replayed_nc_is_refused_and_higher_nc_accepted() {
     let v = verifier();
-    let [ch, _] = v.challenges(NOW, false);
+    let [ch, _] = v.challenges(NOW, 1, false);
     let mut g = MemoryReplayGuard::new(300, 100);
     let first = answer(&ch, "alice", "secret", "REGISTER", "sip:example.com", 1);
     assert_eq!(check(&v, &first, "secret", NOW, &mut g), AuthOutcome::Ok);
@@ -104,7 +92,7 @@ fn replayed_nc_is_refused_and_higher_nc_accepted() {
 #[test]
 fn stale_only_with_the_right_password() {
     let v = verifier();
-    let [ch, _] = v.challenges(NOW, false);
+    let [ch, _] = v.challenges(NOW, 1, false);
     let mut g = MemoryReplayGuard::new(300, 100);
     let header = answer(&ch, "alice", "secret", "REGISTER", "sip:example.com", 1);
     assert_eq!(
@@ -115,7 +103,7 @@ fn stale_only_with_the_right_password() {
         check(&v, &header, "wrong", NOW + 301, &mut g),
         AuthOutcome::Failed(FailReason::WrongResponse)
     );
-    assert!(v.challenges(NOW, true)[0]
+    assert!(v.challenges(NOW, 1, true)[0]
         .to_string()
         .ends_with("stale=true"));
 }
@@ -125,7 +113,7 @@ fn foreign_nonce_realm_and_uri_are_refused() {
     let v = verifier();
     let other = Verifier::new(NonceKey::new([1; 32]), "example.com", 300);
     let mut g = MemoryReplayGuard::new(300, 100);
-    let [foreign, _] = other.challenges(NOW, false);
+    let [foreign, _] = other.challenges(NOW, 1, false);
     let header = answer(
         &foreign,
         "alice",
@@ -138,7 +126,7 @@ fn foreign_nonce_realm_and_uri_are_refused() {
         check(&v, &header, "secret", NOW, &mut g),
         AuthOutcome::Failed(FailReason::BadNonce)
     );
-    let [ch, _] = v.challenges(NOW, false);
+    let [ch, _] = v.challenges(NOW, 1, false);
     let wrong_realm = answer(&ch, "alice", "secret", "REGISTER", "sip:example.com", 1)
         .replace("realm=\"example.com\"", "realm=\"evil.com\"");
     assert_eq!(
@@ -158,7 +146,7 @@ fn foreign_nonce_realm_and_uri_are_refused() {
 #[test]
 fn rfc2069_form_without_qop() {
     let v = verifier();
-    let [_, md5] = v.challenges(NOW, false);
+    let [_, md5] = v.challenges(NOW, 1, false);
     let h = ha1(Algorithm::Md5, "alice", "example.com", "secret");
     let resp = Algorithm::Md5.hex(&[
         &h,

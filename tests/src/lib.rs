@@ -1,0 +1,271 @@
+//! The end-to-end harness: builds and starts the real `herald` binary on loopback ports
+//! with a throwaway data directory, adds users through its own CLI, and runs real SIP
+//! peers (sipp, baresip) against it. A missing tool fails the test with the command that
+//! installs it; nothing is skipped.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod sipp;
+pub mod ws;
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    net::{SocketAddr, UdpSocket},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{mpsc, OnceLock},
+    time::Duration,
+};
+
+/// A scratch directory for one test, removed afterwards unless `HERALD_KEEP_TEST_DIRS`
+/// is set (then its path is printed, for reading sipp traces and logs after a failure).
+pub struct TestDir {
+    _tmp: Option<tempfile::TempDir>,
+    path: PathBuf,
+}
+
+impl TestDir {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+pub fn test_dir(name: &str) -> TestDir {
+    let dir = tempfile::Builder::new().prefix(&format!("herald-{name}-")).tempdir().unwrap();
+    if std::env::var_os("HERALD_KEEP_TEST_DIRS").is_some() {
+        let path = dir.keep();
+        eprintln!("test directory kept: {}", path.display());
+        return TestDir { _tmp: None, path };
+    }
+    TestDir { path: dir.path().to_path_buf(), _tmp: Some(dir) }
+}
+
+/// Panics naming the package to install when `tool` is not on PATH.
+pub fn require(tool: &str, package: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("{tool} is not installed: run ./scripts/test.sh (it installs what the tests need) or apt-get install {package}")
+    })
+}
+
+/// The `herald` binary, built once per test process.
+pub fn herald_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "herald", "--bin", "herald"])
+            .current_dir(&root)
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building herald failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        target.join("debug").join("herald")
+    })
+}
+
+/// A free loopback port (UDP and TCP both free at the time of asking).
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A running `herald` process with its data directory.
+pub struct Server {
+    child: Option<Child>,
+    pub dir: PathBuf,
+    pub env: HashMap<String, String>,
+    /// Bound address per transport name (udp, tcp, tls, ws, wss).
+    pub addrs: HashMap<String, SocketAddr>,
+    pub log: PathBuf,
+}
+
+pub const DOMAIN: &str = "example.com";
+
+impl Server {
+    /// Settings for a test server in `dir`: domain example.com, all listeners on fixed free
+    /// loopback ports (so a restart binds the same ones), MD5 offered first (sipp reads
+    /// only the first challenge).
+    pub fn settings(dir: &Path) -> HashMap<String, String> {
+        let sip = free_port();
+        let mut env = HashMap::new();
+        let mut set = |k: &str, v: String| {
+            env.insert(k.to_owned(), v);
+        };
+        set("HERALD_DATA_DIR", dir.display().to_string());
+        set("HERALD_DOMAIN", DOMAIN.into());
+        set("HERALD_UDP", format!("127.0.0.1:{sip}"));
+        set("HERALD_TCP", format!("127.0.0.1:{sip}"));
+        set("HERALD_TLS", format!("127.0.0.1:{}", free_port()));
+        set("HERALD_WS", format!("127.0.0.1:{}", free_port()));
+        set("HERALD_WSS", format!("127.0.0.1:{}", free_port()));
+        set("HERALD_AUTH_ALGORITHMS", "MD5,SHA-256".into());
+        set("HERALD_LOG", "info,herald_homeserver=debug".into());
+        env
+    }
+
+    /// Starts a server with `settings(dir)` plus `extra`.
+    pub fn start(dir: &Path, extra: &[(&str, &str)]) -> Server {
+        let mut env = Server::settings(dir);
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        Server::start_with(dir, env)
+    }
+
+    /// Starts a server with exactly these settings (a restart passes the same ones).
+    pub fn start_with(dir: &Path, env: HashMap<String, String>) -> Server {
+        let log = dir.join(format!("herald-{}.log", free_port()));
+        let mut child = Command::new(herald_bin())
+            .envs(&env)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start herald");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut addrs = HashMap::new();
+        loop {
+            let line = match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(l) => l,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("herald did not start; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                }
+            };
+            if line == "ready" {
+                break;
+            }
+            if let Some(rest) = line.strip_prefix("listening ") {
+                let mut parts = rest.split_whitespace();
+                let (name, addr) = (parts.next().unwrap(), parts.next().unwrap());
+                addrs.insert(name.to_owned(), addr.parse().unwrap());
+            }
+        }
+        Server { child: Some(child), dir: dir.to_path_buf(), env, addrs, log }
+    }
+
+    pub fn addr(&self, transport: &str) -> SocketAddr {
+        self.addrs[transport]
+    }
+
+    /// Runs `herald ARGS` against this server's data directory.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(herald_bin()).envs(&self.env).args(args).output().expect("run herald CLI")
+    }
+
+    /// Adds a user with a password through the CLI.
+    pub fn add_user(&self, user: &str, password: &str) {
+        let out = self.cli(&["user", "add", user, "--password", password]);
+        assert!(out.status.success(), "user add failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Kills the process at once (no graceful shutdown): what is stored must survive this.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops with SIGTERM and waits; returns whether it exited cleanly.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut c) = self.child.take() else { return false };
+        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        for _ in 0..100 {
+            if let Ok(Some(st)) = c.try_wait() {
+                return st.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = c.kill();
+        false
+    }
+
+    /// Whether the process still runs.
+    pub fn alive(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(80).collect();
+            eprintln!("--- herald log (last {} lines) ---", tail.len());
+            for l in tail.into_iter().rev() {
+                eprintln!("{l}");
+            }
+        }
+    }
+}
+
+/// The sipp-style authentication field for a user.
+pub fn auth_field(user: &str, password: &str) -> String {
+    format!("[authentication username={user} password={password}]")
+}
+
+/// A TLS client in front of a plain-TCP SIP peer: Debian's sipp is built without TLS, so
+/// it talks TCP to this socat relay, which opens a real TLS connection to the server and
+/// verifies the server's certificate against `cafile` (the development certificate the
+/// server generated).
+pub struct TlsRelay {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl TlsRelay {
+    pub fn start(server_tls: SocketAddr, cafile: &Path) -> TlsRelay {
+        let socat = require("socat", "socat");
+        let port = free_port();
+        let child = Command::new(socat)
+            .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr"))
+            .arg(format!(
+                "OPENSSL:{server_tls},cafile={},verify=1",
+                cafile.display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start socat");
+        // Listening once our own bind of the port fails.
+        for _ in 0..100 {
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        TlsRelay { child, addr: format!("127.0.0.1:{port}").parse().unwrap() }
+    }
+}
+
+impl Drop for TlsRelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,124 @@
+//! RFC 3428 instant messages through the running server, between real peers on different
+//! transports: UDP -> TCP, TCP -> WebSocket, TLS -> UDP, and the archive of each.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use herald_tests::{auth_field, free_port, sipp::Sipp, ws::WsDevice, Server, TlsRelay, DOMAIN};
+
+fn server(dir: &std::path::Path) -> Server {
+    let s = Server::start(dir, &[]);
+    s.add_user("alice", "alice-pw");
+    s.add_user("bob", "bob-pw");
+    s
+}
+
+/// Archived entries of a user, as JSON lines.
+fn archive(s: &Server, user: &str) -> Vec<String> {
+    let out = s.cli(&["archive", user]);
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn udp_sender_to_tcp_device() {
+    let dir = herald_tests::test_dir("im");
+    let s = server(dir.path());
+    // The device registers over TCP and must get the MESSAGE down that same connection.
+    // sipp matches the incoming MESSAGE to its call by Call-ID, so both sides use the same
+    // Call-ID format.
+    let cid = format!("udp-tcp-{}-%u", free_port());
+    let bob_auth = auth_field("bob", "bob-pw");
+    let bob = Sipp::new(dir.path(), "bob", "register_receive.xml")
+        .to(s.addr("tcp"))
+        .transport("t1")
+        .fields(&["bob", DOMAIN, &bob_auth, "127.0.0.1:5999"])
+        .arg("-cid_str")
+        .arg(&cid)
+        .spawn();
+    std::thread::sleep(Duration::from_secs(1));
+    let alice_auth = auth_field("alice", "alice-pw");
+    let alice = Sipp::new(dir.path(), "alice", "message_uac.xml")
+        .to(s.addr("udp"))
+        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
+        .arg("-cid_str")
+        .arg(&cid)
+        .run();
+    alice.assert_ok("alice sends over UDP");
+    assert!(alice.messages.contains("SIP/2.0 200 OK"), "not delivered:\n{}", alice.messages);
+    let bob = bob.wait();
+    bob.assert_ok("bob receives over TCP");
+    assert!(bob.messages.contains("Hello from Herald test"));
+    let a = archive(&s, "alice");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert!(a[0].contains("\"outcome\":\"delivered:200\"") && a[0].contains("bob@example.com"), "{a:?}");
+    assert!(a[0].contains("Hello from Herald test 1"), "{a:?}");
+}
+
+#[test]
+fn tcp_sender_to_websocket_device() {
+    let dir = herald_tests::test_dir("im");
+    let s = server(dir.path());
+    let mut bob = WsDevice::connect(s.addr("ws"), "bob", "bob-pw");
+    assert_eq!(bob.register(DOMAIN), 200);
+    let alice_auth = auth_field("alice", "alice-pw");
+    let alice = Sipp::new(dir.path(), "alice", "message_uac.xml")
+        .to(s.addr("tcp"))
+        .transport("t1")
+        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
+        .spawn();
+    let got = bob.answer_next("MESSAGE", Duration::from_secs(15)).expect("MESSAGE over WebSocket");
+    assert!(String::from_utf8_lossy(&got.body).contains("Hello from Herald test 1"));
+    assert!(got.headers.from().unwrap().uri.to_string().contains("alice@example.com"));
+    let alice = alice.wait();
+    alice.assert_ok("alice sends over TCP");
+    assert!(alice.messages.contains("SIP/2.0 200 OK"), "{}", alice.messages);
+}
+
+#[test]
+fn tls_sender_to_udp_device() {
+    let dir = herald_tests::test_dir("im");
+    let s = server(dir.path());
+    let device_port = free_port();
+    let device = Sipp::new(dir.path(), "bob-device", "message_uas.xml");
+    let device = Sipp { port: device_port, ..device }.spawn().settle();
+    let bob_auth = auth_field("bob", "bob-pw");
+    let contact = format!("127.0.0.1:{device_port}");
+    Sipp::new(dir.path(), "bob-reg", "register.xml")
+        .to(s.addr("udp"))
+        .fields(&["bob", DOMAIN, &bob_auth, &contact])
+        .run()
+        .assert_ok("bob registers over UDP");
+    let alice_auth = auth_field("alice", "alice-pw");
+    let relay = TlsRelay::start(s.addr("tls"), &dir.path().join("dev-cert.pem"));
+    let alice = Sipp::new(dir.path(), "alice", "message_uac.xml")
+        .to(relay.addr)
+        .transport("t1")
+        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
+        .run();
+    alice.assert_ok("alice sends over TLS");
+    assert!(alice.messages.contains("SIP/2.0 200 OK"), "{}", alice.messages);
+    device.wait().assert_ok("bob's device receives over UDP");
+}
+
+#[test]
+fn unknown_recipient_oversized_body_and_impersonation_are_refused() {
+    let dir = herald_tests::test_dir("im");
+    let s = Server::start(dir.path(), &[("HERALD_MAX_MESSAGE_BODY", "100")]);
+    s.add_user("alice", "alice-pw");
+    s.add_user("bob", "bob-pw");
+    let mut alice = WsDevice::connect(s.addr("ws"), "alice", "alice-pw");
+    assert_eq!(alice.message(DOMAIN, "nobody", "alice", "hi"), 404);
+    assert_eq!(alice.message(DOMAIN, "bob", "alice", &"x".repeat(101)), 413);
+    // Authenticated as alice, claiming to be bob.
+    assert_eq!(alice.message(DOMAIN, "bob", "bob", "it's me"), 403);
+    // A wrong password gets 403 too, and so does an unknown user: the same answer.
+    let mut mallory = WsDevice::connect(s.addr("ws"), "alice", "wrong");
+    assert_eq!(mallory.message(DOMAIN, "bob", "alice", "hi"), 403);
+    let mut ghost = WsDevice::connect(s.addr("ws"), "ghost", "pw");
+    assert_eq!(ghost.message(DOMAIN, "bob", "ghost", "hi"), 403);
+    let a = archive(&s, "alice");
+    let outcomes: Vec<_> = a.iter().map(|l| l.split("\"outcome\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned()).collect();
+    assert_eq!(outcomes, ["refused:413", "refused:404"], "{a:?}");
+}

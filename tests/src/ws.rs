@@ -117,12 +117,23 @@ impl WsDevice {
     /// Sends a MESSAGE to `to_user` claiming to be `from_user`, answering the proxy
     /// challenge with this device's credentials; returns the final status.
     pub fn message(&mut self, domain: &str, to_user: &str, from_user: &str, body: &str) -> u16 {
+        self.request("MESSAGE", domain, to_user, from_user, body)
+    }
+
+    /// An INVITE (no SDP) as this device's user; returns the final status.
+    pub fn invite(&mut self, domain: &str, to_user: &str) -> u16 {
+        let me = self.user.clone();
+        self.request("INVITE", domain, to_user, &me, "")
+    }
+
+    fn request(&mut self, method: &str, domain: &str, to_user: &str, from_user: &str, body: &str) -> u16 {
         let uri = format!("sip:{to_user}@{domain}");
         let build = |cseq: u32, auth: Option<String>| {
             let mut s = format!(
-                "MESSAGE {uri} SIP/2.0\r\nVia: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK-wsm-{cseq}-{n}\r\n\
+                "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK-wsm-{cseq}-{n}\r\n\
                  Max-Forwards: 70\r\nFrom: <sip:{from_user}@{domain}>;tag=wsm{n}\r\nTo: <{uri}>\r\n\
-                 Call-ID: wsm-{n}\r\nCSeq: {cseq} MESSAGE\r\nContent-Type: text/plain\r\n",
+                 Call-ID: wsm-{n}\r\nCSeq: {cseq} {method}\r\nContent-Type: text/plain\r\n\
+                 Contact: <sip:{from_user}@df7jal23ls0d.invalid;transport=ws>\r\n",
                 n = std::process::id() as u64 * 1000 + u64::from(cseq),
             );
             if let Some(a) = auth {
@@ -139,7 +150,7 @@ impl WsDevice {
             return r.status.as_u16();
         }
         let ch = Challenge::parse(r.headers.get(&HeaderName::ProxyAuthenticate).unwrap()).unwrap();
-        let auth = ch.answer(&self.user, &self.password, "MESSAGE", &uri, 1, "wsclient");
+        let auth = ch.answer(&self.user, &self.password, method, &uri, 1, "wsclient");
         self.cseq += 1;
         let second = build(self.cseq, Some(auth));
         self.send(second);

@@ -1,0 +1,56 @@
+//! Calls through the server (RFC 3261 §16): INVITE with proxy authentication, 180, 200,
+//! ACK and BYE routed back through the server by its Record-Route; REGISTER with digest
+//! on its own.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use herald_tests::{auth_field, free_port, sipp::Sipp, test_dir, Server, DOMAIN};
+
+#[test]
+fn invite_200_ack_bye_through_the_server() {
+    let dir = test_dir("call");
+    let s = Server::start(dir.path(), &[]);
+    s.add_user("alice", "alice-pw");
+    s.add_user("bob", "bob-pw");
+    let phone = free_port();
+    let callee = Sipp { port: phone, ..Sipp::new(dir.path(), "bob-phone", "invite_uas.xml") }
+        .spawn()
+        .settle();
+    let bob_auth = auth_field("bob", "bob-pw");
+    let contact = format!("127.0.0.1:{phone}");
+    Sipp::new(dir.path(), "bob-reg", "register.xml")
+        .to(s.addr("udp"))
+        .fields(&["bob", DOMAIN, &bob_auth, &contact])
+        .run()
+        .assert_ok("bob registers");
+    let alice_auth = auth_field("alice", "alice-pw");
+    let caller = Sipp::new(dir.path(), "alice", "invite_uac.xml")
+        .to(s.addr("udp"))
+        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
+        .run();
+    caller.assert_ok("alice calls bob");
+    let callee = callee.wait();
+    callee.assert_ok("bob answers, gets ACK and BYE");
+    // The callee saw our Record-Route, and the ACK and BYE came through the server
+    // (they carry its Via).
+    assert!(callee.messages.contains("Record-Route: <sip:herald@127.0.0.1:"), "{}", callee.messages);
+    for method in ["ACK", "BYE"] {
+        let at = callee.messages.find(&format!("\n{method} sip:")).unwrap_or_else(|| panic!("no {method}"));
+        let msg = &callee.messages[at..];
+        let via = msg.lines().find(|l| l.starts_with("Via:")).unwrap();
+        assert!(via.contains("z9hG4bK-hs1-"), "{method} did not pass the server: {via}");
+    }
+    // The caller's INVITE was challenged first.
+    assert!(caller.messages.contains("SIP/2.0 407"), "{}", caller.messages);
+}
+
+#[test]
+fn calling_a_user_with_no_device_gets_480_and_an_unknown_user_404() {
+    let dir = test_dir("call-unavailable");
+    let s = Server::start(dir.path(), &[]);
+    s.add_user("alice", "alice-pw");
+    s.add_user("bob", "bob-pw");
+    let mut alice = herald_tests::ws::WsDevice::connect(s.addr("ws"), "alice", "alice-pw");
+    assert_eq!(alice.invite(DOMAIN, "bob"), 480);
+    assert_eq!(alice.invite(DOMAIN, "nobody"), 404);
+}

@@ -17,12 +17,17 @@ pub struct ClientKey {
 }
 
 /// Key of a server transaction: branch, sent-by of the top Via, and method (ACK counts as
-/// INVITE so it reaches the INVITE transaction; CANCEL has its own).
+/// INVITE so it reaches the INVITE transaction; CANCEL has its own) — and, stricter than
+/// §17.2.3, the Call-ID: a true retransmission always repeats it, so a different request
+/// that reuses a branch (a buggy client, or the RFC 4475 messages, several of which share
+/// `z9hG4bKkdjuw`) becomes its own transaction instead of being swallowed as a
+/// retransmission of another client's request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ServerKey {
     pub branch: String,
     pub sent_by: String,
     pub method: String,
+    pub call_id: String,
 }
 
 pub(crate) fn client_key_of_request(req: &Request) -> Option<ClientKey> {
@@ -64,5 +69,6 @@ pub(crate) fn server_key(req: &Request) -> Option<ServerKey> {
         branch: branch.to_owned(),
         sent_by,
         method,
+        call_id: req.headers.call_id().ok()?.to_owned(),
     })
 }

@@ -97,8 +97,7 @@ pub const DOMAIN: &str = "example.com";
 
 impl Server {
     /// Settings for a test server in `dir`: domain example.com, all listeners on fixed free
-    /// loopback ports (so a restart binds the same ones), MD5 offered first (sipp reads
-    /// only the first challenge).
+    /// loopback ports (so a restart binds the same ones), everything else default.
     pub fn settings(dir: &Path) -> HashMap<String, String> {
         let sip = free_port();
         let mut env = HashMap::new();
@@ -112,7 +111,6 @@ impl Server {
         set("HERALD_TLS", format!("127.0.0.1:{}", free_port()));
         set("HERALD_WS", format!("127.0.0.1:{}", free_port()));
         set("HERALD_WSS", format!("127.0.0.1:{}", free_port()));
-        set("HERALD_AUTH_ALGORITHMS", "MD5,SHA-256".into());
         set("HERALD_LOG", "info,herald_homeserver=debug".into());
         env
     }

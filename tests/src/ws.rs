@@ -101,17 +101,23 @@ impl WsDevice {
 
     /// REGISTER with digest; returns the final status.
     pub fn register(&mut self, domain: &str) -> u16 {
+        self.register_with_algorithm(domain).0
+    }
+
+    /// REGISTER answering the first challenge offered; returns the final status and the
+    /// digest algorithm used.
+    pub fn register_with_algorithm(&mut self, domain: &str) -> (u16, String) {
         let first = self.register_request(domain, None);
         self.send(first);
         let r = self.response();
         if r.status.as_u16() != 401 {
-            return r.status.as_u16();
+            return (r.status.as_u16(), String::new());
         }
         let ch = Challenge::parse(r.headers.get(&HeaderName::WwwAuthenticate).unwrap()).unwrap();
         let auth = ch.answer(&self.user, &self.password, "REGISTER", &format!("sip:{domain}"), 1, "wsclient");
         let second = self.register_request(domain, Some(auth));
         self.send(second);
-        self.response().status.as_u16()
+        (self.response().status.as_u16(), ch.algorithm.as_str().to_owned())
     }
 
     /// Sends a MESSAGE to `to_user` claiming to be `from_user`, answering the proxy

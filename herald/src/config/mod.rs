@@ -100,7 +100,10 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub nonce_secret: Option<[u8; 32]>,
     pub server_header: bool,
-    /// Digest algorithms offered, preferred first.
+    /// Digest algorithms offered, preferred first. MD5 alone by default: clients built
+    /// on libre 1.x (baresip 1.0, Debian 12) refuse any challenge set that includes
+    /// SHA-256, and SIPp 3.6 reads only the first challenge. `SHA-256,MD5` offers both
+    /// (RFC 8760) for fleets whose clients cope.
     pub auth_algorithms: Vec<Algorithm>,
     /// Refuse credentials whose digest-uri is not the Request-URI.
     pub auth_check_uri: bool,
@@ -162,7 +165,7 @@ impl Config {
             server_header: s.boolean("server_header", f.server_header)?,
             auth_algorithms: parse_algorithms(
                 &s.string("auth_algorithms", f.auth_algorithms.clone())
-                    .unwrap_or_else(|| "SHA-256,MD5".into()),
+                    .unwrap_or_else(|| "MD5".into()),
             )?,
             auth_check_uri: s.boolean("auth_check_uri", f.auth_check_uri)?,
         };

@@ -10,6 +10,20 @@ if ! need cargo; then
   exit 1
 fi
 
+# Real SIP peers for the end-to-end tests (tests/): sipp (Debian sip-tester), baresip,
+# and socat (the TLS client in front of sipp, which Debian builds without TLS).
+missing=()
+need sipp || missing+=(sip-tester)
+need baresip || missing+=(baresip)
+need socat || missing+=(socat)
+if ((${#missing[@]})); then
+  echo "installing ${missing[*]} for the end-to-end tests" >&2
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

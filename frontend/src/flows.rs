@@ -138,7 +138,9 @@ impl FlowTable {
 impl Edge for FlowTable {
     async fn send(&self, req: Request<Outbound>) -> Result<Response<Sent>, Status> {
         let out = req.into_inner();
-        let flow = out.flow.ok_or_else(|| Status::invalid_argument("no flow"))?;
+        let flow = out
+            .flow
+            .ok_or_else(|| Status::invalid_argument("no flow"))?;
         if flow.frontend_id != self.id {
             return Err(Status::not_found("flow of another front end"));
         }

@@ -57,7 +57,11 @@ impl Ingress {
                 Some(resp.to_bytes())
             }
             Message::Response(_) => {
-                if let Err(status) = self.home.handle_response(tonic::Request::new(inbound)).await {
+                if let Err(status) = self
+                    .home
+                    .handle_response(tonic::Request::new(inbound))
+                    .await
+                {
                     tracing::warn!(remote = %flow.remote, %status, "home server refused a response");
                 }
                 None

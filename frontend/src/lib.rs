@@ -80,12 +80,19 @@ pub struct Listeners {
     bound: Bound,
 }
 
-async fn bind_tcp(t: &'static str, addr: Option<SocketAddr>) -> Result<Option<TcpListener>, FrontendError> {
+async fn bind_tcp(
+    t: &'static str,
+    addr: Option<SocketAddr>,
+) -> Result<Option<TcpListener>, FrontendError> {
     let Some(addr) = addr else { return Ok(None) };
     TcpListener::bind(addr)
         .await
         .map(Some)
-        .map_err(|source| FrontendError::Bind { transport: t, addr, source })
+        .map_err(|source| FrontendError::Bind {
+            transport: t,
+            addr,
+            source,
+        })
 }
 
 impl Listeners {
@@ -99,7 +106,11 @@ impl Listeners {
         ));
         let udp = match cfg.udp {
             Some(addr) => Some(Arc::new(UdpSocket::bind(addr).await.map_err(|source| {
-                FrontendError::Bind { transport: "udp", addr, source }
+                FrontendError::Bind {
+                    transport: "udp",
+                    addr,
+                    source,
+                }
             })?)),
             None => None,
         };
@@ -111,7 +122,10 @@ impl Listeners {
         let ws = bind_tcp("ws", cfg.ws).await?;
         let wss = bind_tcp("wss", cfg.wss).await?;
         let acceptor = if tls.is_some() || wss.is_some() {
-            Some(tls::acceptor(cfg.tls_cert.as_ref(), cfg.dev_cert_dir.as_deref())?)
+            Some(tls::acceptor(
+                cfg.tls_cert.as_ref(),
+                cfg.dev_cert_dir.as_deref(),
+            )?)
         } else {
             None
         };
@@ -123,7 +137,17 @@ impl Listeners {
             ws: local(&ws),
             wss: local(&wss),
         };
-        Ok(Listeners { cfg: Arc::new(cfg), udp, tcp, tls, ws, wss, acceptor, flows, bound })
+        Ok(Listeners {
+            cfg: Arc::new(cfg),
+            udp,
+            tcp,
+            tls,
+            ws,
+            wss,
+            acceptor,
+            flows,
+            bound,
+        })
     }
 
     pub fn bound(&self) -> &Bound {
@@ -144,7 +168,7 @@ impl Listeners {
                 s,
                 self.flows.clone(),
                 ingress.clone(),
-                self.cfg.limits.clone(),
+                self.cfg.limits,
                 shutdown.clone(),
             ));
         }
@@ -202,7 +226,12 @@ async fn accept_loop(listener: TcpListener, transport: Transport, ctx: Arc<Ctx>)
             }
         };
         let _ = sock.set_nodelay(true);
-        let conn = stream::Conn { guard, rx, transport, remote };
+        let conn = stream::Conn {
+            guard,
+            rx,
+            transport,
+            remote,
+        };
         conns.spawn(connection(sock, conn, ctx.clone()));
         while conns.try_join_next().is_some() {}
     }
@@ -212,7 +241,7 @@ async fn accept_loop(listener: TcpListener, transport: Transport, ctx: Arc<Ctx>)
 async fn connection(sock: TcpStream, conn: stream::Conn, ctx: Arc<Ctx>) {
     let cfg = &ctx.cfg;
     let (flows, ingress, sd) = (ctx.flows.clone(), ctx.ingress.clone(), ctx.shutdown.clone());
-    let (limits, idle, hs) = (cfg.limits.clone(), cfg.idle_timeout, cfg.handshake_timeout);
+    let (limits, idle, hs) = (cfg.limits, cfg.idle_timeout, cfg.handshake_timeout);
     if matches!(conn.transport, Transport::Tcp | Transport::Ws) {
         if conn.transport == Transport::Ws {
             let origins = ctx.origins.clone();
@@ -220,7 +249,9 @@ async fn connection(sock: TcpStream, conn: stream::Conn, ctx: Arc<Ctx>) {
         }
         return stream::serve(sock, conn, flows, ingress, limits, idle, sd).await;
     }
-    let Some(acceptor) = ctx.acceptor.clone() else { return };
+    let Some(acceptor) = ctx.acceptor.clone() else {
+        return;
+    };
     let tls = match tokio::time::timeout(hs, acceptor.accept(sock)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {

@@ -44,7 +44,7 @@ pub(crate) async fn serve<S>(
     } = conn;
     let flow = flows.flow(guard.id, transport, remote);
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let mut framer = StreamFramer::new(limits.clone());
+    let mut framer = StreamFramer::new(limits);
     let mut buf = vec![0u8; 16 * 1024];
     let why = loop {
         tokio::select! {

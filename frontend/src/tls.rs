@@ -36,7 +36,10 @@ fn load(chain: &Path, key: &Path) -> Result<Pair, FrontendError> {
         .collect::<Result<_, _>>()
         .map_err(|e| FrontendError::Tls(format!("parsing {}: {e}", chain.display())))?;
     if certs.is_empty() {
-        return Err(FrontendError::Tls(format!("no certificate in {}", chain.display())));
+        return Err(FrontendError::Tls(format!(
+            "no certificate in {}",
+            chain.display()
+        )));
     }
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| FrontendError::Tls(format!("reading key {}: {e}", key.display())))?;
@@ -44,7 +47,11 @@ fn load(chain: &Path, key: &Path) -> Result<Pair, FrontendError> {
 }
 
 fn generate(dev_dir: Option<&Path>) -> Result<Pair, FrontendError> {
-    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     let ck = rcgen::generate_simple_self_signed(names)
         .map_err(|e| FrontendError::Tls(format!("generating a development certificate: {e}")))?;
     let mut written = None;

@@ -31,7 +31,10 @@ pub(crate) async fn serve(
             _ = shutdown.changed() => return,
         };
         let data = &buf[..n];
-        if data.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0)) {
+        if data
+            .iter()
+            .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0))
+        {
             continue; // keep-alive or padding
         }
         let raw = Bytes::copy_from_slice(data);

@@ -32,7 +32,7 @@ pub(crate) fn origin_allowed(origin: Option<&str>, allow: &[String]) -> bool {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::result_large_err)]
 pub(crate) async fn serve<S>(
     stream: S,
     conn: Conn,
@@ -66,7 +66,10 @@ pub(crate) async fn serve<S>(
             .flat_map(|v| v.split(','))
             .any(|p| p.trim().eq_ignore_ascii_case("sip"));
         if !offers_sip {
-            return Err(refuse(StatusCode::BAD_REQUEST, "the sip subprotocol is required"));
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "the sip subprotocol is required",
+            ));
         }
         resp.headers_mut()
             .insert("sec-websocket-protocol", HeaderValue::from_static("sip"));
@@ -150,6 +153,9 @@ mod tests {
         assert!(origin_allowed(Some("https://app.example.com"), &list));
         assert!(!origin_allowed(Some("https://evil.example"), &list));
         assert!(!origin_allowed(Some("https://evil.example"), &[]));
-        assert!(origin_allowed(Some("https://evil.example"), &["*".to_owned()]));
+        assert!(origin_allowed(
+            Some("https://evil.example"),
+            &["*".to_owned()]
+        ));
     }
 }

@@ -54,10 +54,16 @@ enum UserCommand {
     /// List users.
     List,
     /// Refuse the user's sign-ins and messages until enabled again.
-    Disable { address: String },
-    Enable { address: String },
+    Disable {
+        address: String,
+    },
+    Enable {
+        address: String,
+    },
     /// Remove a user with their registrations and stored messages (the archive stays).
-    Remove { address: String },
+    Remove {
+        address: String,
+    },
     /// Set a user's password.
     Passwd {
         address: String,
@@ -90,7 +96,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("herald: cannot start the runtime: {e}");
@@ -104,6 +113,8 @@ fn main() -> ExitCode {
             Command::Archive { address, limit } => archive(cfg, &address, limit).await,
         }
     });
+    // Connections and store workers get a moment to finish, not more.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -130,7 +141,10 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let domain = cfg.domain.clone();
     let db = cfg.database();
     server::run(cfg, shutdown_signal(), |bound, host| {
-        println!("Herald {} (embedded edition), domain {domain}", env!("CARGO_PKG_VERSION"));
+        println!(
+            "Herald {} (embedded edition), domain {domain}",
+            env!("CARGO_PKG_VERSION")
+        );
         for line in server::listener_lines(bound, host) {
             println!("{line}");
         }
@@ -198,13 +212,27 @@ async fn user(cfg: Config, cmd: UserCommand) -> anyhow::Result<()> {
     let domain = cfg.domain.clone();
     let addr = |a: &str| users::address(a, &domain);
     match cmd {
-        UserCommand::Add { address, name, email, password, password_stdin } => {
+        UserCommand::Add {
+            address,
+            name,
+            email,
+            password,
+            password_stdin,
+        } => {
             let aor = addr(&address)?;
             let (password, generated) = match read_password(password, password_stdin)? {
                 Some(p) => (p, false),
                 None => (users::random_password(), true),
             };
-            users::add(store.as_ref(), aor.clone(), &name, email, &password, &domain).await?;
+            users::add(
+                store.as_ref(),
+                aor.clone(),
+                &name,
+                email,
+                &password,
+                &domain,
+            )
+            .await?;
             println!("added {aor}");
             if generated {
                 println!("password: {password}");
@@ -215,29 +243,51 @@ async fn user(cfg: Config, cmd: UserCommand) -> anyhow::Result<()> {
             println!("{:<40} {:<24} {:<8} EMAIL", "ADDRESS", "NAME", "STATE");
             for u in all {
                 let state = if u.disabled { "disabled" } else { "active" };
-                println!("{:<40} {:<24} {:<8} {}", u.aor, u.display_name, state, u.email.unwrap_or_default());
+                println!(
+                    "{:<40} {:<24} {:<8} {}",
+                    u.aor,
+                    u.display_name,
+                    state,
+                    u.email.unwrap_or_default()
+                );
             }
         }
         UserCommand::Disable { address } => {
-            store.set_disabled(&addr(&address)?, true).await.map_err(users::AdminError::from)?;
+            store
+                .set_disabled(&addr(&address)?, true)
+                .await
+                .map_err(users::AdminError::from)?;
             println!("disabled {address}");
         }
         UserCommand::Enable { address } => {
-            store.set_disabled(&addr(&address)?, false).await.map_err(users::AdminError::from)?;
+            store
+                .set_disabled(&addr(&address)?, false)
+                .await
+                .map_err(users::AdminError::from)?;
             println!("enabled {address}");
         }
         UserCommand::Remove { address } => {
-            store.remove_user(&addr(&address)?).await.map_err(users::AdminError::from)?;
+            store
+                .remove_user(&addr(&address)?)
+                .await
+                .map_err(users::AdminError::from)?;
             println!("removed {address}");
         }
-        UserCommand::Passwd { address, password, password_stdin } => {
+        UserCommand::Passwd {
+            address,
+            password,
+            password_stdin,
+        } => {
             let aor = addr(&address)?;
             let (password, generated) = match read_password(password, password_stdin)? {
                 Some(p) => (p, false),
                 None => (users::random_password(), true),
             };
             let creds = users::credentials(&aor, &domain, &password);
-            store.set_credentials(&aor, &creds).await.map_err(users::AdminError::from)?;
+            store
+                .set_credentials(&aor, &creds)
+                .await
+                .map_err(users::AdminError::from)?;
             println!("password set for {aor}");
             if generated {
                 println!("password: {password}");

@@ -23,8 +23,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     on_ready: impl FnOnce(&Bound, &str),
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&cfg.data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", cfg.data_dir.display()))?;
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create data directory {}: {e}",
+            cfg.data_dir.display()
+        )
+    })?;
     let store = SqliteStore::open(&cfg.database()).await?;
     let listeners = Listeners::bind(frontend_config(&cfg)).await?;
     let bound = listeners.bound().clone();
@@ -61,7 +65,11 @@ fn frontend_config(cfg: &Config) -> FrontendConfig {
 
 fn home_config(cfg: &Config, bound: &Bound, host: &str) -> HomeConfig {
     let mut h = HomeConfig::for_domain(&cfg.domain);
-    let host_part = if host.contains(':') { format!("[{host}]") } else { host.to_owned() };
+    let host_part = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
     h.advertise = bound
         .each()
         .into_iter()
@@ -108,7 +116,10 @@ fn advertise_host(cfg: &Config, bound: &Bound) -> String {
 fn outward_ip() -> Option<IpAddr> {
     let s = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0))).ok()?;
     s.connect(SocketAddr::from(([192, 0, 2, 1], 9))).ok()?;
-    s.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified())
+    s.local_addr()
+        .ok()
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_unspecified())
 }
 
 /// The lines printed at start: one per listener, as a SIP URI a client can use.
@@ -125,7 +136,11 @@ pub fn listener_lines(bound: &Bound, host: &str) -> Vec<String> {
                 Transport::Wss => "wss",
                 Transport::Unspecified => "?",
             };
-            let shown = if a.ip().is_unspecified() { format!("{host}:{}", a.port()) } else { a.to_string() };
+            let shown = if a.ip().is_unspecified() {
+                format!("{host}:{}", a.port())
+            } else {
+                a.to_string()
+            };
             format!("listening {name} {shown} ({a})")
         })
         .collect()

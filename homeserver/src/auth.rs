@@ -105,11 +105,20 @@ impl Authenticator {
     }
 
     /// A 401 (REGISTER) or 407 (anything else) with SHA-256 and MD5 challenges.
-    pub fn challenge(&self, req: &Request, cfg: &HomeConfig, now_secs: u64, stale: bool) -> Response {
+    pub fn challenge(
+        &self,
+        req: &Request,
+        cfg: &HomeConfig,
+        now_secs: u64,
+        stale: bool,
+    ) -> Response {
         let (status, header) = if req.method == Method::Register {
             (StatusCode::UNAUTHORIZED, HeaderName::WwwAuthenticate)
         } else {
-            (StatusCode::PROXY_AUTH_REQUIRED, HeaderName::ProxyAuthenticate)
+            (
+                StatusCode::PROXY_AUTH_REQUIRED,
+                HeaderName::ProxyAuthenticate,
+            )
         };
         let mut r = reply::to(req, status, cfg);
         let offered = self.verifier.challenges(now_secs, rand::random(), stale);

@@ -59,18 +59,27 @@ impl HomeConfig {
     /// Whether `host` (as written in a URI, lower-cased by the caller) is this domain.
     pub fn is_local(&self, host: &str) -> bool {
         host.eq_ignore_ascii_case(&self.domain)
-            || self.local_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
             || self
-                .advertise
-                .values()
-                .any(|a| a.rsplit_once(':').is_some_and(|(h, _)| h.eq_ignore_ascii_case(host)))
+                .local_hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(host))
+            || self.advertise.values().any(|a| {
+                a.rsplit_once(':')
+                    .is_some_and(|(h, _)| h.eq_ignore_ascii_case(host))
+            })
     }
 
     /// Whether `hostport` is one of this server's advertised addresses.
     pub fn is_self(&self, host: &str, port: Option<u16>) -> bool {
         self.advertise.iter().any(|(t, a)| {
-            let Some((h, p)) = a.rsplit_once(':') else { return false };
-            let default = if matches!(t, Transport::Tls | Transport::Wss) { 5061 } else { 5060 };
+            let Some((h, p)) = a.rsplit_once(':') else {
+                return false;
+            };
+            let default = if matches!(t, Transport::Tls | Transport::Wss) {
+                5061
+            } else {
+                5060
+            };
             h.eq_ignore_ascii_case(host) && p.parse::<u16>().ok() == Some(port.unwrap_or(default))
         })
     }

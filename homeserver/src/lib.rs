@@ -6,12 +6,12 @@
 //! `herald-proto` and sends every SIP message through an `Edge`, so the same code runs
 //! in-process (embedded edition) and over gRPC (pool).
 
-pub mod store;
 pub mod auth;
 pub mod config;
+mod core;
 pub mod flow;
 pub mod registrar;
 pub mod reply;
-mod core;
+pub mod store;
 
 pub use crate::core::HomeServer;

@@ -56,7 +56,9 @@ mod tests {
         let raw = "MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n\
                    From: <sip:alice@example.com>;tag=a\r\nTo: <sip:bob@example.com>\r\nCall-ID: c1\r\n\
                    CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n";
-        match herald_sip::parse_datagram(bytes::Bytes::from(raw), &herald_sip::Limits::default()).unwrap() {
+        match herald_sip::parse_datagram(bytes::Bytes::from(raw), &herald_sip::Limits::default())
+            .unwrap()
+        {
             herald_sip::Message::Request(r) => r,
             herald_sip::Message::Response(_) => panic!("request expected"),
         }

@@ -32,13 +32,19 @@ impl TestDir {
 }
 
 pub fn test_dir(name: &str) -> TestDir {
-    let dir = tempfile::Builder::new().prefix(&format!("herald-{name}-")).tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("herald-{name}-"))
+        .tempdir()
+        .unwrap();
     if std::env::var_os("HERALD_KEEP_TEST_DIRS").is_some() {
         let path = dir.keep();
         eprintln!("test directory kept: {}", path.display());
         return TestDir { _tmp: None, path };
     }
-    TestDir { path: dir.path().to_path_buf(), _tmp: Some(dir) }
+    TestDir {
+        path: dir.path().to_path_buf(),
+        _tmp: Some(dir),
+    }
 }
 
 /// Panics naming the package to install when `tool` is not on PATH.
@@ -57,7 +63,10 @@ pub fn require(tool: &str, package: &str) -> PathBuf {
 pub fn herald_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet", "-p", "herald", "--bin", "herald"])
@@ -146,7 +155,10 @@ impl Server {
                 Ok(l) => l,
                 Err(_) => {
                     let _ = child.kill();
-                    panic!("herald did not start; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                    panic!(
+                        "herald did not start; log:\n{}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
                 }
             };
             if line == "ready" {
@@ -158,7 +170,13 @@ impl Server {
                 addrs.insert(name.to_owned(), addr.parse().unwrap());
             }
         }
-        Server { child: Some(child), dir: dir.to_path_buf(), env, addrs, log }
+        Server {
+            child: Some(child),
+            dir: dir.to_path_buf(),
+            env,
+            addrs,
+            log,
+        }
     }
 
     pub fn addr(&self, transport: &str) -> SocketAddr {
@@ -167,13 +185,21 @@ impl Server {
 
     /// Runs `herald ARGS` against this server's data directory.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(herald_bin()).envs(&self.env).args(args).output().expect("run herald CLI")
+        Command::new(herald_bin())
+            .envs(&self.env)
+            .args(args)
+            .output()
+            .expect("run herald CLI")
     }
 
     /// Adds a user with a password through the CLI.
     pub fn add_user(&self, user: &str, password: &str) {
         let out = self.cli(&["user", "add", user, "--password", password]);
-        assert!(out.status.success(), "user add failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "user add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Kills the process at once (no graceful shutdown): what is stored must survive this.
@@ -186,8 +212,12 @@ impl Server {
 
     /// Stops with SIGTERM and waits; returns whether it exited cleanly.
     pub fn stop(&mut self) -> bool {
-        let Some(mut c) = self.child.take() else { return false };
-        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        let Some(mut c) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
         for _ in 0..100 {
             if let Ok(Some(st)) = c.try_wait() {
                 return st.success();
@@ -200,7 +230,9 @@ impl Server {
 
     /// Whether the process still runs.
     pub fn alive(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     pub fn log_text(&self) -> String {
@@ -257,7 +289,10 @@ impl TlsRelay {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        TlsRelay { child, addr: format!("127.0.0.1:{port}").parse().unwrap() }
+        TlsRelay {
+            child,
+            addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        }
     }
 }
 

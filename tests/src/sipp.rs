@@ -11,7 +11,9 @@ use crate::{free_port, require};
 
 /// The path of a scenario file.
 pub fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
 }
 
 /// One sipp run.
@@ -38,7 +40,11 @@ pub struct Outcome {
 impl Outcome {
     /// Panics with the traces unless the scenario passed.
     pub fn assert_ok(&self, what: &str) {
-        assert!(self.success, "{what}: sipp failed\nerrors:\n{}\nmessages:\n{}", self.errors, self.messages);
+        assert!(
+            self.success,
+            "{what}: sipp failed\nerrors:\n{}\nmessages:\n{}",
+            self.errors, self.messages
+        );
     }
 }
 
@@ -98,7 +104,14 @@ impl Sipp {
             cmd.arg("-inf").arg(csv);
         }
         cmd.args(["-sf", self.scenario.to_str().unwrap()])
-            .args(["-t", self.transport, "-i", "127.0.0.1", "-p", &self.port.to_string()])
+            .args([
+                "-t",
+                self.transport,
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+            ])
             .args(["-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"])
             .args(["-recv_timeout", "15s", "-trace_msg", "-trace_err"])
             .arg("-message_file")
@@ -146,4 +159,3 @@ impl Running {
         self
     }
 }
-

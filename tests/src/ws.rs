@@ -8,9 +8,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use herald_sip::{
-    auth::Challenge, parse_datagram, HeaderName, Limits, Message, Request, Response,
-};
+use herald_sip::{auth::Challenge, parse_datagram, HeaderName, Limits, Message, Request, Response};
 use tungstenite::{client::IntoClientRequest, http::HeaderValue, Message as Ws, WebSocket};
 
 pub struct WsDevice {
@@ -23,18 +21,25 @@ pub struct WsDevice {
 
 /// Opens a WebSocket with the `sip` subprotocol and the given Origin; the server's
 /// refusal comes back as the error.
-pub fn connect(addr: SocketAddr, origin: Option<&str>) -> Result<WebSocket<TcpStream>, tungstenite::Error> {
+pub fn connect(
+    addr: SocketAddr,
+    origin: Option<&str>,
+) -> Result<WebSocket<TcpStream>, tungstenite::Error> {
     let stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_millis(200)))?;
     let mut req = format!("ws://{addr}/").into_client_request()?;
-    req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("sip"));
+    req.headers_mut()
+        .insert("sec-websocket-protocol", HeaderValue::from_static("sip"));
     if let Some(o) = origin {
-        req.headers_mut().insert("origin", HeaderValue::from_str(o).unwrap());
+        req.headers_mut()
+            .insert("origin", HeaderValue::from_str(o).unwrap());
     }
-    tungstenite::client(req, stream).map(|(ws, _)| ws).map_err(|e| match e {
-        tungstenite::HandshakeError::Failure(e) => e,
-        tungstenite::HandshakeError::Interrupted(_) => tungstenite::Error::ConnectionClosed,
-    })
+    tungstenite::client(req, stream)
+        .map(|(ws, _)| ws)
+        .map_err(|e| match e {
+            tungstenite::HandshakeError::Failure(e) => e,
+            tungstenite::HandshakeError::Interrupted(_) => tungstenite::Error::ConnectionClosed,
+        })
 }
 
 impl WsDevice {
@@ -58,12 +63,22 @@ impl WsDevice {
         while Instant::now() < deadline {
             match self.ws.read() {
                 Ok(Ws::Text(t)) => {
-                    return Some(parse_datagram(Bytes::from(t.as_str().to_owned()), &Limits::default()).expect("server sent valid SIP"));
+                    return Some(
+                        parse_datagram(Bytes::from(t.as_str().to_owned()), &Limits::default())
+                            .expect("server sent valid SIP"),
+                    );
                 }
-                Ok(Ws::Binary(b)) => return Some(parse_datagram(b, &Limits::default()).expect("server sent valid SIP")),
+                Ok(Ws::Binary(b)) => {
+                    return Some(
+                        parse_datagram(b, &Limits::default()).expect("server sent valid SIP"),
+                    )
+                }
                 Ok(_) => {}
                 Err(tungstenite::Error::Io(e))
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) => panic!("WebSocket read: {e}"),
             }
         }
@@ -114,10 +129,20 @@ impl WsDevice {
             return (r.status.as_u16(), String::new());
         }
         let ch = Challenge::parse(r.headers.get(&HeaderName::WwwAuthenticate).unwrap()).unwrap();
-        let auth = ch.answer(&self.user, &self.password, "REGISTER", &format!("sip:{domain}"), 1, "wsclient");
+        let auth = ch.answer(
+            &self.user,
+            &self.password,
+            "REGISTER",
+            &format!("sip:{domain}"),
+            1,
+            "wsclient",
+        );
         let second = self.register_request(domain, Some(auth));
         self.send(second);
-        (self.response().status.as_u16(), ch.algorithm.as_str().to_owned())
+        (
+            self.response().status.as_u16(),
+            ch.algorithm.as_str().to_owned(),
+        )
     }
 
     /// Sends a MESSAGE to `to_user` claiming to be `from_user`, answering the proxy
@@ -132,7 +157,14 @@ impl WsDevice {
         self.request("INVITE", domain, to_user, &me, "")
     }
 
-    fn request(&mut self, method: &str, domain: &str, to_user: &str, from_user: &str, body: &str) -> u16 {
+    fn request(
+        &mut self,
+        method: &str,
+        domain: &str,
+        to_user: &str,
+        from_user: &str,
+        body: &str,
+    ) -> u16 {
         let uri = format!("sip:{to_user}@{domain}");
         let build = |cseq: u32, auth: Option<String>| {
             let mut s = format!(

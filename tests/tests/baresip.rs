@@ -13,7 +13,13 @@ use std::{
 use herald_tests::{free_port, require, test_dir, Server, DOMAIN};
 
 /// A baresip configuration directory for `user`, messaging `peer` by default.
-fn client(dir: &Path, user: &str, password: &str, peer: &str, server: std::net::SocketAddr) -> std::path::PathBuf {
+fn client(
+    dir: &Path,
+    user: &str,
+    password: &str,
+    peer: &str,
+    server: std::net::SocketAddr,
+) -> std::path::PathBuf {
     let d = dir.join(format!("baresip-{user}"));
     std::fs::create_dir_all(&d).unwrap();
     // baresip listens on the port for UDP and TCP and on the next one for TLS.
@@ -36,7 +42,11 @@ fn client(dir: &Path, user: &str, password: &str, peer: &str, server: std::net::
         format!("<sip:{user}@{DOMAIN}>;auth_pass={password};outbound=\"sip:{server};transport=udp\";regint=600\n"),
     )
     .unwrap();
-    std::fs::write(d.join("contacts"), format!("\"Peer\" <sip:{peer}@{DOMAIN}>\n")).unwrap();
+    std::fs::write(
+        d.join("contacts"),
+        format!("\"Peer\" <sip:{peer}@{DOMAIN}>\n"),
+    )
+    .unwrap();
     std::fs::write(d.join("current_contact"), format!("sip:{peer}@{DOMAIN}")).unwrap();
     d
 }
@@ -65,25 +75,42 @@ fn two_baresip_clients_register_and_exchange_a_message() {
     let bob_out = dir.path().join("bob.out");
     // -s traces SIP on stdout, so bob's output shows the MESSAGE he received.
     let mut bob = Command::new(&baresip)
-        .arg("-f").arg(&bob_dir).args(["-s", "-t", "20"])
+        .arg("-f")
+        .arg(&bob_dir)
+        .args(["-s", "-t", "20"])
         .stdout(std::fs::File::create(&bob_out).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    wait_for("bob's registration", || read(&bob_out).contains("bob@example.com: {0/UDP/v4} 200 OK"));
+    wait_for("bob's registration", || {
+        read(&bob_out).contains("bob@example.com: {0/UDP/v4} 200 OK")
+    });
     let alice_out = dir.path().join("alice.out");
     let mut alice = Command::new(&baresip)
-        .arg("-f").arg(&alice_dir).args(["-t", "20", "-e", "/message hello bob from baresip\n"])
+        .arg("-f")
+        .arg(&alice_dir)
+        .args(["-t", "20", "-e", "/message hello bob from baresip\n"])
         .stdout(std::fs::File::create(&alice_out).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("the MESSAGE at bob's client", || read(&bob_out).contains("hello bob from baresip"));
-    wait_for("alice's registration", || read(&alice_out).contains("alice@example.com: {0/UDP/v4} 200 OK"));
+    wait_for("the MESSAGE at bob's client", || {
+        read(&bob_out).contains("hello bob from baresip")
+    });
+    wait_for("alice's registration", || {
+        read(&alice_out).contains("alice@example.com: {0/UDP/v4} 200 OK")
+    });
     let _ = (alice.kill(), bob.kill(), alice.wait(), bob.wait());
     let bob_trace = read(&bob_out);
-    assert!(bob_trace.contains("\nMESSAGE sip:bob") && bob_trace.contains("<sip:alice@example.com>"), "{bob_trace}");
+    assert!(
+        bob_trace.contains("\nMESSAGE sip:bob") && bob_trace.contains("<sip:alice@example.com>"),
+        "{bob_trace}"
+    );
     let archive = String::from_utf8(s.cli(&["archive", "alice"]).stdout).unwrap();
-    assert!(archive.contains("\"outcome\":\"delivered:200\"") && archive.contains("hello bob from baresip"), "{archive}");
+    assert!(
+        archive.contains("\"outcome\":\"delivered:200\"")
+            && archive.contains("hello bob from baresip"),
+        "{archive}"
+    );
 }

@@ -13,9 +13,12 @@ fn invite_200_ack_bye_through_the_server() {
     s.add_user("alice", "alice-pw");
     s.add_user("bob", "bob-pw");
     let phone = free_port();
-    let callee = Sipp { port: phone, ..Sipp::new(dir.path(), "bob-phone", "invite_uas.xml") }
-        .spawn()
-        .settle();
+    let callee = Sipp {
+        port: phone,
+        ..Sipp::new(dir.path(), "bob-phone", "invite_uas.xml")
+    }
+    .spawn()
+    .settle();
     let bob_auth = auth_field("bob", "bob-pw");
     let contact = format!("127.0.0.1:{phone}");
     Sipp::new(dir.path(), "bob-reg", "register.xml")
@@ -33,15 +36,31 @@ fn invite_200_ack_bye_through_the_server() {
     callee.assert_ok("bob answers, gets ACK and BYE");
     // The callee saw our Record-Route, and the ACK and BYE came through the server
     // (they carry its Via).
-    assert!(callee.messages.contains("Record-Route: <sip:herald@127.0.0.1:"), "{}", callee.messages);
+    assert!(
+        callee
+            .messages
+            .contains("Record-Route: <sip:herald@127.0.0.1:"),
+        "{}",
+        callee.messages
+    );
     for method in ["ACK", "BYE"] {
-        let at = callee.messages.find(&format!("\n{method} sip:")).unwrap_or_else(|| panic!("no {method}"));
+        let at = callee
+            .messages
+            .find(&format!("\n{method} sip:"))
+            .unwrap_or_else(|| panic!("no {method}"));
         let msg = &callee.messages[at..];
         let via = msg.lines().find(|l| l.starts_with("Via:")).unwrap();
-        assert!(via.contains("z9hG4bK-hs1-"), "{method} did not pass the server: {via}");
+        assert!(
+            via.contains("z9hG4bK-hs1-"),
+            "{method} did not pass the server: {via}"
+        );
     }
     // The caller's INVITE was challenged first.
-    assert!(caller.messages.contains("SIP/2.0 407"), "{}", caller.messages);
+    assert!(
+        caller.messages.contains("SIP/2.0 407"),
+        "{}",
+        caller.messages
+    );
 }
 
 #[test]

@@ -18,7 +18,11 @@ fn server(dir: &std::path::Path) -> Server {
 fn archive(s: &Server, user: &str) -> Vec<String> {
     let out = s.cli(&["archive", user]);
     assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -46,13 +50,20 @@ fn udp_sender_to_tcp_device() {
         .arg(&cid)
         .run();
     alice.assert_ok("alice sends over UDP");
-    assert!(alice.messages.contains("SIP/2.0 200 OK"), "not delivered:\n{}", alice.messages);
+    assert!(
+        alice.messages.contains("SIP/2.0 200 OK"),
+        "not delivered:\n{}",
+        alice.messages
+    );
     let bob = bob.wait();
     bob.assert_ok("bob receives over TCP");
     assert!(bob.messages.contains("Hello from Herald test"));
     let a = archive(&s, "alice");
     assert_eq!(a.len(), 1, "{a:?}");
-    assert!(a[0].contains("\"outcome\":\"delivered:200\"") && a[0].contains("bob@example.com"), "{a:?}");
+    assert!(
+        a[0].contains("\"outcome\":\"delivered:200\"") && a[0].contains("bob@example.com"),
+        "{a:?}"
+    );
     assert!(a[0].contains("Hello from Herald test 1"), "{a:?}");
 }
 
@@ -68,12 +79,24 @@ fn tcp_sender_to_websocket_device() {
         .transport("t1")
         .fields(&["alice", DOMAIN, &alice_auth, "bob"])
         .spawn();
-    let got = bob.answer_next("MESSAGE", Duration::from_secs(15)).expect("MESSAGE over WebSocket");
+    let got = bob
+        .answer_next("MESSAGE", Duration::from_secs(15))
+        .expect("MESSAGE over WebSocket");
     assert!(String::from_utf8_lossy(&got.body).contains("Hello from Herald test 1"));
-    assert!(got.headers.from().unwrap().uri.to_string().contains("alice@example.com"));
+    assert!(got
+        .headers
+        .from()
+        .unwrap()
+        .uri
+        .to_string()
+        .contains("alice@example.com"));
     let alice = alice.wait();
     alice.assert_ok("alice sends over TCP");
-    assert!(alice.messages.contains("SIP/2.0 200 OK"), "{}", alice.messages);
+    assert!(
+        alice.messages.contains("SIP/2.0 200 OK"),
+        "{}",
+        alice.messages
+    );
 }
 
 #[test]
@@ -82,7 +105,12 @@ fn tls_sender_to_udp_device() {
     let s = server(dir.path());
     let device_port = free_port();
     let device = Sipp::new(dir.path(), "bob-device", "message_uas.xml");
-    let device = Sipp { port: device_port, ..device }.spawn().settle();
+    let device = Sipp {
+        port: device_port,
+        ..device
+    }
+    .spawn()
+    .settle();
     let bob_auth = auth_field("bob", "bob-pw");
     let contact = format!("127.0.0.1:{device_port}");
     Sipp::new(dir.path(), "bob-reg", "register.xml")
@@ -98,7 +126,11 @@ fn tls_sender_to_udp_device() {
         .fields(&["alice", DOMAIN, &alice_auth, "bob"])
         .run();
     alice.assert_ok("alice sends over TLS");
-    assert!(alice.messages.contains("SIP/2.0 200 OK"), "{}", alice.messages);
+    assert!(
+        alice.messages.contains("SIP/2.0 200 OK"),
+        "{}",
+        alice.messages
+    );
     device.wait().assert_ok("bob's device receives over UDP");
 }
 
@@ -119,6 +151,17 @@ fn unknown_recipient_oversized_body_and_impersonation_are_refused() {
     let mut ghost = WsDevice::connect(s.addr("ws"), "ghost", "pw");
     assert_eq!(ghost.message(DOMAIN, "bob", "ghost", "hi"), 403);
     let a = archive(&s, "alice");
-    let outcomes: Vec<_> = a.iter().map(|l| l.split("\"outcome\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned()).collect();
+    let outcomes: Vec<_> = a
+        .iter()
+        .map(|l| {
+            l.split("\"outcome\":\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
     assert_eq!(outcomes, ["refused:413", "refused:404"], "{a:?}");
 }

@@ -11,7 +11,11 @@ use herald_tests::{auth_field, free_port, sipp::Sipp, test_dir, Server, DOMAIN};
 fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
     let dir = test_dir("restart");
     let mut s = Server::start(dir.path(), &[]);
-    for (u, p) in [("alice", "alice-pw"), ("bob", "bob-pw"), ("carol", "carol-pw")] {
+    for (u, p) in [
+        ("alice", "alice-pw"),
+        ("bob", "bob-pw"),
+        ("carol", "carol-pw"),
+    ] {
         s.add_user(u, p);
     }
     // Carol registers a device before the crash.
@@ -30,29 +34,43 @@ fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
         .fields(&["alice", DOMAIN, &alice_auth, "bob"])
         .run();
     sent.assert_ok("alice sends while bob is offline");
-    assert!(sent.messages.contains("SIP/2.0 202 Accepted"), "{}", sent.messages);
+    assert!(
+        sent.messages.contains("SIP/2.0 202 Accepted"),
+        "{}",
+        sent.messages
+    );
 
     let env = s.env.clone();
     s.kill();
     let s = Server::start_with(dir.path(), env);
 
     // Carol's binding survived: a message to her reaches her device.
-    let carol_device = Sipp { port: carol_phone, ..Sipp::new(dir.path(), "carol-device", "message_uas.xml") }
-        .spawn()
-        .settle();
+    let carol_device = Sipp {
+        port: carol_phone,
+        ..Sipp::new(dir.path(), "carol-device", "message_uas.xml")
+    }
+    .spawn()
+    .settle();
     let to_carol = Sipp::new(dir.path(), "alice-to-carol", "message_uac.xml")
         .to(s.addr("udp"))
         .fields(&["alice", DOMAIN, &alice_auth, "carol"])
         .run();
     to_carol.assert_ok("alice sends to carol after the restart");
-    assert!(to_carol.messages.contains("SIP/2.0 200 OK"), "{}", to_carol.messages);
+    assert!(
+        to_carol.messages.contains("SIP/2.0 200 OK"),
+        "{}",
+        to_carol.messages
+    );
     carol_device.wait().assert_ok("carol's device receives");
 
     // Bob registers: the stored message is delivered to his device.
     let bob_phone = free_port();
-    let bob_device = Sipp { port: bob_phone, ..Sipp::new(dir.path(), "bob-device", "message_uas.xml") }
-        .spawn()
-        .settle();
+    let bob_device = Sipp {
+        port: bob_phone,
+        ..Sipp::new(dir.path(), "bob-device", "message_uas.xml")
+    }
+    .spawn()
+    .settle();
     let bob_auth = auth_field("bob", "bob-pw");
     let bob_contact = format!("127.0.0.1:{bob_phone}");
     Sipp::new(dir.path(), "bob-reg", "register.xml")
@@ -62,12 +80,22 @@ fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
         .assert_ok("bob registers");
     let got = bob_device.wait();
     got.assert_ok("bob's device receives the stored message");
-    assert!(got.messages.contains("From: <sip:alice@example.com>"), "{}", got.messages);
-    assert!(got.messages.contains("Date: "), "stored messages carry their date:\n{}", got.messages);
+    assert!(
+        got.messages.contains("From: <sip:alice@example.com>"),
+        "{}",
+        got.messages
+    );
+    assert!(
+        got.messages.contains("Date: "),
+        "stored messages carry their date:\n{}",
+        got.messages
+    );
 
     // Delivered means removed: a new registration brings no second copy.
     let spare = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    spare.set_read_timeout(Some(std::time::Duration::from_millis(1500))).unwrap();
+    spare
+        .set_read_timeout(Some(std::time::Duration::from_millis(1500)))
+        .unwrap();
     let spare_contact = spare.local_addr().unwrap().to_string();
     Sipp::new(dir.path(), "bob-reg2", "register.xml")
         .to(s.addr("udp"))
@@ -76,9 +104,28 @@ fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
         .assert_ok("bob registers again");
     let mut buf = [0u8; 4096];
     if let Ok(n) = spare.recv(&mut buf) {
-        panic!("a delivered message came again:\n{}", String::from_utf8_lossy(&buf[..n]));
+        panic!(
+            "a delivered message came again:\n{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
     }
     let archive = s.cli(&["archive", "bob"]);
     let text = String::from_utf8(archive.stdout).unwrap();
     assert!(text.contains("\"outcome\":\"stored\""), "{text}");
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_the_ports_are_free_again() {
+    let dir = test_dir("sigterm");
+    let mut s = Server::start(dir.path(), &[]);
+    let env = s.env.clone();
+    assert!(
+        s.stop(),
+        "herald did not exit 0 on SIGTERM:\n{}",
+        s.log_text()
+    );
+    assert!(s.log_text().contains("shutting down"));
+    // The same ports bind again at once.
+    let mut again = Server::start_with(dir.path(), env);
+    assert!(again.alive());
 }

@@ -33,9 +33,15 @@ fn md5_by_default() {
 #[test]
 fn websocket_origin_allow_list_and_subprotocol() {
     let dir = test_dir("origin");
-    let s = Server::start(dir.path(), &[("HERALD_WS_ORIGINS", "https://app.example.com")]);
+    let s = Server::start(
+        dir.path(),
+        &[("HERALD_WS_ORIGINS", "https://app.example.com")],
+    );
     assert!(ws::connect(s.addr("ws"), Some("https://app.example.com")).is_ok());
-    assert!(ws::connect(s.addr("ws"), None).is_ok(), "native clients send no Origin");
+    assert!(
+        ws::connect(s.addr("ws"), None).is_ok(),
+        "native clients send no Origin"
+    );
     match ws::connect(s.addr("ws"), Some("https://evil.example")) {
         Err(tungstenite::Error::Http(r)) => assert_eq!(r.status().as_u16(), 403),
         other => panic!("foreign origin accepted: {:?}", other.map(|_| ())),

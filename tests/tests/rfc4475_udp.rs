@@ -34,11 +34,11 @@ fn expected() -> HashMap<&'static str, Option<u16>> {
         ("esc02.dat", Some(403)),   // unknown method RE%47IST%45R, another domain
         ("lwsdisp.dat", Some(407)),
         ("longreq.dat", Some(407)),
-        ("dblreq.dat", Some(401)),  // the REGISTER is handled, the trailing INVITE ignored
+        ("dblreq.dat", Some(401)), // the REGISTER is handled, the trailing INVITE ignored
         ("semiuri.dat", Some(407)),
         ("transports.dat", Some(407)),
         ("mpart01.dat", Some(403)),
-        ("unreason.dat", drop),     // responses matching no transaction
+        ("unreason.dat", drop), // responses matching no transaction
         ("noreason.dat", drop),
         ("badinv01.dat", Some(400)),
         ("clerr.dat", Some(400)),
@@ -63,7 +63,7 @@ fn expected() -> HashMap<&'static str, Option<u16>> {
         ("insuf.dat", Some(400)),
         ("unkscm.dat", Some(416)),
         ("novelsc.dat", Some(416)),
-        ("unksm2.dat", Some(400)),  // registrar: To must be a SIP AOR
+        ("unksm2.dat", Some(400)), // registrar: To must be a SIP AOR
         ("bext01.dat", Some(420)),
         ("invut.dat", Some(407)),
         ("regaut01.dat", Some(401)),
@@ -75,14 +75,15 @@ fn expected() -> HashMap<&'static str, Option<u16>> {
         ("cparam02.dat", Some(200)),
         ("regescrt.dat", Some(200)),
         ("sdp01.dat", Some(407)),
-        ("inv2543.dat", Some(407)),  // RFC 2543 request: answered statelessly
+        ("inv2543.dat", Some(407)), // RFC 2543 request: answered statelessly
     ])
 }
 
 /// Sends `raw` from a fresh socket; returns the final response, or None within `wait`.
 fn exchange(server: SocketAddr, raw: &[u8], wait: Duration) -> Option<Response> {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     sock.send_to(raw, server).unwrap();
     let deadline = Instant::now() + wait;
     let mut buf = vec![0u8; 65_535];
@@ -102,7 +103,8 @@ fn exchange(server: SocketAddr, raw: &[u8], wait: Duration) -> Option<Response> 
 /// The REGISTER again with credentials for its To user, a new branch and the next CSeq.
 fn with_credentials(raw: &[u8], challenge: &Response, password: &str) -> Vec<u8> {
     let text = String::from_utf8_lossy(raw).into_owned();
-    let req = match parse_datagram(bytes::Bytes::copy_from_slice(raw), &Limits::default()).unwrap() {
+    let req = match parse_datagram(bytes::Bytes::copy_from_slice(raw), &Limits::default()).unwrap()
+    {
         Message::Request(r) => r,
         Message::Response(_) => unreachable!(),
     };
@@ -110,12 +112,16 @@ fn with_credentials(raw: &[u8], challenge: &Response, password: &str) -> Vec<u8>
         herald_sip::Uri::Sip(u) => u.user.unwrap().to_owned(),
         _ => unreachable!(),
     };
-    let ch = Challenge::parse(challenge.headers.get(&HeaderName::WwwAuthenticate).unwrap()).unwrap();
+    let ch =
+        Challenge::parse(challenge.headers.get(&HeaderName::WwwAuthenticate).unwrap()).unwrap();
     let auth = ch.answer(&user, password, "REGISTER", req.uri.as_str(), 1, "torture");
     let cseq = req.headers.cseq().unwrap().seq;
     let (start, rest) = text.split_once("\r\n").unwrap();
     let rest = rest
-        .replace(&format!("{cseq} REGISTER"), &format!("{} REGISTER", cseq + 1))
+        .replace(
+            &format!("{cseq} REGISTER"),
+            &format!("{} REGISTER", cseq + 1),
+        )
         .replace("branch=z9hG4bK", "branch=z9hG4bKauth");
     format!("{start}\r\nAuthorization: {auth}\r\n{rest}").into_bytes()
 }
@@ -133,10 +139,16 @@ fn every_torture_message_gets_the_manifest_answer() {
     let mut seen = 0;
     for line in manifest.lines().skip(1) {
         let file = line.split('\t').next().unwrap();
-        let want = *expected.get(file).unwrap_or_else(|| panic!("no expectation for {file}"));
+        let want = *expected
+            .get(file)
+            .unwrap_or_else(|| panic!("no expectation for {file}"));
         let raw = std::fs::read(corpus().join(file)).unwrap();
         seen += 1;
-        let wait = if want.is_some() { Duration::from_secs(3) } else { Duration::from_millis(700) };
+        let wait = if want.is_some() {
+            Duration::from_secs(3)
+        } else {
+            Duration::from_millis(700)
+        };
         let mut got = exchange(server, &raw, wait);
         if want == Some(200) {
             let challenge = got.take().filter(|r| r.status.as_u16() == 401);
@@ -152,18 +164,27 @@ fn every_torture_message_gets_the_manifest_answer() {
             continue;
         }
         let Some(r) = got else { continue };
-        let contact = r.headers.get_all(&HeaderName::Contact).collect::<Vec<_>>().join(", ");
+        let contact = r
+            .headers
+            .get_all(&HeaderName::Contact)
+            .collect::<Vec<_>>()
+            .join(", ");
         match file {
             "bext01.dat" => {
                 let u = r.headers.get(&HeaderName::Unsupported).unwrap_or("");
-                if !(u.contains("noProxiesSupportThis") && u.contains("norDoAnyProxiesSupportThis")) {
+                if !(u.contains("noProxiesSupportThis") && u.contains("norDoAnyProxiesSupportThis"))
+                {
                     failures.push(format!("bext01: Unsupported lists {u:?}"));
                 }
             }
             "cparam01.dat" if contact.contains("unknownparam") => {
-                failures.push(format!("cparam01: contact-param became a URI parameter: {contact}"));
+                failures.push(format!(
+                    "cparam01: contact-param became a URI parameter: {contact}"
+                ));
             }
-            "cparam02.dat" if !contact.contains("<sip:+19725552222@gw1.example.net;unknownparam>") => {
+            "cparam02.dat"
+                if !contact.contains("<sip:+19725552222@gw1.example.net;unknownparam>") =>
+            {
                 failures.push(format!("cparam02: URI parameter lost: {contact}"));
             }
             "regescrt.dat" if !contact.contains("?Route=") => {
@@ -178,7 +199,12 @@ fn every_torture_message_gets_the_manifest_answer() {
     let ping = "OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKping1\r\n\
                 Max-Forwards: 70\r\nFrom: <sip:probe@example.com>;tag=p\r\nTo: <sip:example.com>\r\n\
                 Call-ID: ping-after-torture\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
-    let r = exchange(server, ping.as_bytes(), Duration::from_secs(3)).expect("server still answers");
+    let r =
+        exchange(server, ping.as_bytes(), Duration::from_secs(3)).expect("server still answers");
     assert_eq!(r.status.as_u16(), 200);
-    assert!(r.headers.get(&HeaderName::Allow).unwrap().contains("MESSAGE"));
+    assert!(r
+        .headers
+        .get(&HeaderName::Allow)
+        .unwrap()
+        .contains("MESSAGE"));
 }

@@ -117,27 +117,54 @@ impl Config {
             .or_else(|| src.var("HERALD_CONFIG").map(PathBuf::from));
         let f = match &path {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| err("HERALD_CONFIG", format!("cannot read {}: {e}", p.display())))?;
-                toml::from_str::<File>(&text)
-                    .map_err(|e| err("HERALD_CONFIG", format!("{}: {}", p.display(), e.message())))?
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    err("HERALD_CONFIG", format!("cannot read {}: {e}", p.display()))
+                })?;
+                toml::from_str::<File>(&text).map_err(|e| {
+                    err("HERALD_CONFIG", format!("{}: {}", p.display(), e.message()))
+                })?
             }
             None => File::default(),
         };
         let s = Settings { src, file: &f };
-        let domain = s.string("domain", f.domain.clone()).unwrap_or_else(|| "localhost".into());
-        if domain.is_empty() || !domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
-            return Err(err("HERALD_DOMAIN (domain)", format!("not a domain name: {domain:?}")));
+        let domain = s
+            .string("domain", f.domain.clone())
+            .unwrap_or_else(|| "localhost".into());
+        if domain.is_empty()
+            || !domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            return Err(err(
+                "HERALD_DOMAIN (domain)",
+                format!("not a domain name: {domain:?}"),
+            ));
         }
-        let tls_cert = match (s.string("tls_cert", f.tls_cert.clone()), s.string("tls_key", f.tls_key.clone())) {
+        let tls_cert = match (
+            s.string("tls_cert", f.tls_cert.clone()),
+            s.string("tls_key", f.tls_key.clone()),
+        ) {
             (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
             (None, None) => None,
-            (Some(_), None) => return Err(err("HERALD_TLS_KEY (tls_key)", "tls_cert is set but tls_key is not")),
-            (None, Some(_)) => return Err(err("HERALD_TLS_CERT (tls_cert)", "tls_key is set but tls_cert is not")),
+            (Some(_), None) => {
+                return Err(err(
+                    "HERALD_TLS_KEY (tls_key)",
+                    "tls_cert is set but tls_key is not",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "HERALD_TLS_CERT (tls_cert)",
+                    "tls_key is set but tls_cert is not",
+                ))
+            }
         };
         let cfg = Config {
             domain: domain.to_ascii_lowercase(),
-            data_dir: PathBuf::from(s.string("data_dir", f.data_dir.clone()).unwrap_or_else(|| "herald-data".into())),
+            data_dir: PathBuf::from(
+                s.string("data_dir", f.data_dir.clone())
+                    .unwrap_or_else(|| "herald-data".into()),
+            ),
             udp: s.addr("udp", f.udp.clone(), "0.0.0.0:5060")?,
             tcp: s.addr("tcp", f.tcp.clone(), "0.0.0.0:5060")?,
             tls: s.addr("tls", f.tls.clone(), "0.0.0.0:5061")?,
@@ -146,7 +173,11 @@ impl Config {
             advertise: s.string("advertise", f.advertise.clone()),
             tls_cert,
             ws_origins: match s.src.var("HERALD_WS_ORIGINS") {
-                Some(v) => v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
+                Some(v) => v
+                    .split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
                 None => f.ws_origins.clone().unwrap_or_default(),
             },
             min_expires: s.num("min_expires", f.min_expires, 60)?,
@@ -154,12 +185,23 @@ impl Config {
             default_expires: s.num("default_expires", f.default_expires, 3600)?,
             max_message_body: s.num("max_message_body", f.max_message_body, 64 * 1024)?,
             max_connections: s.num("max_connections", f.max_connections, 10_000)?,
-            max_connections_per_ip: s.num("max_connections_per_ip", f.max_connections_per_ip, 100)?,
-            idle_timeout: Duration::from_secs(s.num("idle_timeout_secs", f.idle_timeout_secs, 600)?),
+            max_connections_per_ip: s.num(
+                "max_connections_per_ip",
+                f.max_connections_per_ip,
+                100,
+            )?,
+            idle_timeout: Duration::from_secs(s.num(
+                "idle_timeout_secs",
+                f.idle_timeout_secs,
+                600,
+            )?),
             nonce_secret: match s.string("nonce_secret", f.nonce_secret.clone()) {
                 None => None,
                 Some(hex) => Some(parse_secret(&hex).ok_or_else(|| {
-                    err("HERALD_NONCE_SECRET (nonce_secret)", "must be 64 hexadecimal digits")
+                    err(
+                        "HERALD_NONCE_SECRET (nonce_secret)",
+                        "must be 64 hexadecimal digits",
+                    )
                 })?),
             },
             server_header: s.boolean("server_header", f.server_header)?,
@@ -175,22 +217,45 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         if self.min_expires == 0 || self.min_expires > self.max_expires {
-            return Err(err("HERALD_MIN_EXPIRES (min_expires)", format!(
-                "must be between 1 and max_expires ({})", self.max_expires)));
+            return Err(err(
+                "HERALD_MIN_EXPIRES (min_expires)",
+                format!("must be between 1 and max_expires ({})", self.max_expires),
+            ));
         }
         if self.default_expires < self.min_expires || self.default_expires > self.max_expires {
-            return Err(err("HERALD_DEFAULT_EXPIRES (default_expires)", format!(
-                "must be between min_expires ({}) and max_expires ({})", self.min_expires, self.max_expires)));
+            return Err(err(
+                "HERALD_DEFAULT_EXPIRES (default_expires)",
+                format!(
+                    "must be between min_expires ({}) and max_expires ({})",
+                    self.min_expires, self.max_expires
+                ),
+            ));
         }
         if self.max_connections == 0 || self.max_connections_per_ip == 0 {
-            return Err(err("HERALD_MAX_CONNECTIONS (max_connections)", "must be at least 1"));
+            return Err(err(
+                "HERALD_MAX_CONNECTIONS (max_connections)",
+                "must be at least 1",
+            ));
         }
-        if [self.udp, self.tcp, self.tls, self.ws, self.wss].iter().all(Option::is_none) {
-            return Err(err("HERALD_UDP (udp)", "every listener is off; nothing to serve"));
+        if [self.udp, self.tcp, self.tls, self.ws, self.wss]
+            .iter()
+            .all(Option::is_none)
+        {
+            return Err(err(
+                "HERALD_UDP (udp)",
+                "every listener is off; nothing to serve",
+            ));
         }
         if let Some(a) = &self.advertise {
-            if a.parse::<IpAddr>().is_err() && !a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
-                return Err(err("HERALD_ADVERTISE (advertise)", format!("not a host name or IP address: {a:?}")));
+            if a.parse::<IpAddr>().is_err()
+                && !a
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            {
+                return Err(err(
+                    "HERALD_ADVERTISE (advertise)",
+                    format!("not a host name or IP address: {a:?}"),
+                ));
             }
         }
         Ok(())
@@ -218,23 +283,42 @@ impl Settings<'_> {
     }
 
     fn string(&self, key: &str, file: Option<String>) -> Option<String> {
-        self.src.var(&Self::env_name(key)).or(file).map(|s| s.trim().to_owned())
+        self.src
+            .var(&Self::env_name(key))
+            .or(file)
+            .map(|s| s.trim().to_owned())
     }
 
     /// A listen address; `off` (or empty) disables the listener.
-    fn addr(&self, key: &str, file: Option<String>, default: &str) -> Result<Option<SocketAddr>, ConfigError> {
+    fn addr(
+        &self,
+        key: &str,
+        file: Option<String>,
+        default: &str,
+    ) -> Result<Option<SocketAddr>, ConfigError> {
         let v = self.string(key, file).unwrap_or_else(|| default.to_owned());
         if v.is_empty() || v.eq_ignore_ascii_case("off") {
             return Ok(None);
         }
         v.parse().map(Some).map_err(|_| {
-            err(&Self::label(key), format!("not a socket address (like 0.0.0.0:5060) or \"off\": {v:?}"))
+            err(
+                &Self::label(key),
+                format!("not a socket address (like 0.0.0.0:5060) or \"off\": {v:?}"),
+            )
         })
     }
 
-    fn num<T: std::str::FromStr>(&self, key: &str, file: Option<T>, default: T) -> Result<T, ConfigError> {
+    fn num<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        file: Option<T>,
+        default: T,
+    ) -> Result<T, ConfigError> {
         match self.src.var(&Self::env_name(key)) {
-            Some(v) => v.trim().parse().map_err(|_| err(&Self::label(key), format!("not a valid number: {v:?}"))),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| err(&Self::label(key), format!("not a valid number: {v:?}"))),
             None => Ok(file.unwrap_or(default)),
         }
     }
@@ -256,7 +340,12 @@ fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, ConfigError> {
         let alg = match name.to_ascii_uppercase().as_str() {
             "MD5" => Algorithm::Md5,
             "SHA-256" | "SHA256" => Algorithm::Sha256,
-            _ => return Err(err(label, format!("unknown algorithm {name:?} (MD5, SHA-256)"))),
+            _ => {
+                return Err(err(
+                    label,
+                    format!("unknown algorithm {name:?} (MD5, SHA-256)"),
+                ))
+            }
         };
         if !out.contains(&alg) {
             out.push(alg);

@@ -3,7 +3,10 @@ use std::collections::HashMap;
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -26,7 +29,11 @@ fn errors_name_the_setting() {
     assert_eq!(e.setting, "HERALD_UDP (udp)");
     let e = load(&[("HERALD_MIN_EXPIRES", "ten")]).unwrap_err();
     assert_eq!(e.setting, "HERALD_MIN_EXPIRES (min_expires)");
-    let e = load(&[("HERALD_MIN_EXPIRES", "7200"), ("HERALD_MAX_EXPIRES", "3600")]).unwrap_err();
+    let e = load(&[
+        ("HERALD_MIN_EXPIRES", "7200"),
+        ("HERALD_MAX_EXPIRES", "3600"),
+    ])
+    .unwrap_err();
     assert!(e.to_string().contains("max_expires"), "{e}");
     let e = load(&[("HERALD_TLS_CERT", "/x.pem")]).unwrap_err();
     assert_eq!(e.setting, "HERALD_TLS_KEY (tls_key)");
@@ -40,7 +47,13 @@ fn errors_name_the_setting() {
 fn listeners_can_be_turned_off_but_not_all() {
     let c = load(&[("HERALD_WS", "off"), ("HERALD_WSS", "")]).unwrap();
     assert!(c.ws.is_none() && c.wss.is_none());
-    let all = [("HERALD_UDP", "off"), ("HERALD_TCP", "off"), ("HERALD_TLS", "off"), ("HERALD_WS", "off"), ("HERALD_WSS", "off")];
+    let all = [
+        ("HERALD_UDP", "off"),
+        ("HERALD_TCP", "off"),
+        ("HERALD_TLS", "off"),
+        ("HERALD_WS", "off"),
+        ("HERALD_WSS", "off"),
+    ];
     assert!(load(&all).is_err());
 }
 
@@ -48,7 +61,11 @@ fn listeners_can_be_turned_off_but_not_all() {
 fn file_then_environment() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("herald.toml");
-    std::fs::write(&path, "domain = \"example.com\"\nudp = \"127.0.0.1:5070\"\nws_origins = [\"https://a\"]\n").unwrap();
+    std::fs::write(
+        &path,
+        "domain = \"example.com\"\nudp = \"127.0.0.1:5070\"\nws_origins = [\"https://a\"]\n",
+    )
+    .unwrap();
     let c = Config::load(Some(&path), &env(&[("HERALD_UDP", "127.0.0.1:5080")])).unwrap();
     assert_eq!(c.domain, "example.com");
     assert_eq!(c.udp, Some("127.0.0.1:5080".parse().unwrap()));
@@ -65,5 +82,8 @@ fn digest_algorithms_in_order() {
     let c = load(&[("HERALD_AUTH_ALGORITHMS", "md5, sha-256")]).unwrap();
     assert_eq!(c.auth_algorithms, vec![Algorithm::Md5, Algorithm::Sha256]);
     let e = load(&[("HERALD_AUTH_ALGORITHMS", "sha-512")]).unwrap_err();
-    assert!(e.setting.starts_with("HERALD_AUTH_ALGORITHMS") && e.problem.contains("sha-512"), "{e}");
+    assert!(
+        e.setting.starts_with("HERALD_AUTH_ALGORITHMS") && e.problem.contains("sha-512"),
+        "{e}"
+    );
 }

@@ -13,18 +13,33 @@ pub enum AdminError {
     #[error("invalid address {0:?}: expected user@domain")]
     BadAddress(String),
     #[error("{address}: domain {domain} is not this server's domain ({ours})")]
-    OtherDomain { address: String, domain: String, ours: String },
+    OtherDomain {
+        address: String,
+        domain: String,
+        ours: String,
+    },
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {count} bad line(s), nothing imported:\n{lines}")]
-    Import { path: String, count: usize, lines: String },
+    Import {
+        path: String,
+        count: usize,
+        lines: String,
+    },
 }
 
 /// Resolves `alice` or `alice@domain` to an AOR of `domain`.
 pub fn address(s: &str, domain: &str) -> Result<Aor, AdminError> {
-    let full = if s.contains('@') { s.to_owned() } else { format!("{s}@{domain}") };
+    let full = if s.contains('@') {
+        s.to_owned()
+    } else {
+        format!("{s}@{domain}")
+    };
     let aor = Aor::parse(&full).ok_or_else(|| AdminError::BadAddress(s.to_owned()))?;
     if aor.domain() != domain {
         return Err(AdminError::OtherDomain {
@@ -49,12 +64,18 @@ fn credentials_of(aor: &Aor, realm: &str, secret: &str) -> Result<Credentials, S
     let hex = |h: &str, len: usize| h.len() == len && h.bytes().all(|b| b.is_ascii_hexdigit());
     if let Some(h) = secret.strip_prefix("md5:") {
         return hex(h, 32)
-            .then(|| Credentials { ha1_md5: Some(h.to_ascii_lowercase()), ha1_sha256: None })
+            .then(|| Credentials {
+                ha1_md5: Some(h.to_ascii_lowercase()),
+                ha1_sha256: None,
+            })
             .ok_or_else(|| "md5: hash must be 32 hexadecimal digits".to_owned());
     }
     if let Some(h) = secret.strip_prefix("sha256:") {
         return hex(h, 64)
-            .then(|| Credentials { ha1_md5: None, ha1_sha256: Some(h.to_ascii_lowercase()) })
+            .then(|| Credentials {
+                ha1_md5: None,
+                ha1_sha256: Some(h.to_ascii_lowercase()),
+            })
             .ok_or_else(|| "sha256: hash must be 64 hexadecimal digits".to_owned());
     }
     if secret.is_empty() {
@@ -68,7 +89,9 @@ pub fn random_password() -> String {
     use rand::Rng;
     const CHARS: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..16).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+    (0..16)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
 }
 
 pub async fn add(
@@ -80,7 +103,13 @@ pub async fn add(
     realm: &str,
 ) -> Result<(), AdminError> {
     let credentials = credentials(&aor, realm, password);
-    let user = User { aor, display_name: name.to_owned(), email, disabled: false, credentials };
+    let user = User {
+        aor,
+        display_name: name.to_owned(),
+        email,
+        disabled: false,
+        credentials,
+    };
     Ok(store.create_user(&user).await?)
 }
 
@@ -93,11 +122,19 @@ struct Row {
 /// (display_name and email may be empty). Every line is checked first; if any is bad,
 /// nothing is imported and the error lists each bad line by number. Returns how many
 /// users were (or, with `dry_run`, would be) added.
-pub async fn import(store: &dyn Store, path: &Path, domain: &str, dry_run: bool) -> Result<usize, AdminError> {
+pub async fn import(
+    store: &dyn Store,
+    path: &Path,
+    domain: &str,
+    dry_run: bool,
+) -> Result<usize, AdminError> {
     let mut text = String::new();
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_string(&mut text))
-        .map_err(|source| AdminError::Read { path: path.display().to_string(), source })?;
+        .map_err(|source| AdminError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -105,9 +142,14 @@ pub async fn import(store: &dyn Store, path: &Path, domain: &str, dry_run: bool)
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let headers = reader.headers().map(|h| h.clone()).unwrap_or_default();
+    let headers = reader.headers().cloned().unwrap_or_default();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (c_addr, c_name, c_pass, c_mail) = (col("address"), col("display_name"), col("password"), col("email"));
+    let (c_addr, c_name, c_pass, c_mail) = (
+        col("address"),
+        col("display_name"),
+        col("password"),
+        col("email"),
+    );
     if c_addr.is_none() || c_pass.is_none() {
         return Err(AdminError::Import {
             path: path.display().to_string(),
@@ -155,7 +197,15 @@ pub async fn import(store: &dyn Store, path: &Path, domain: &str, dry_run: bool)
                 continue;
             }
         }
-        rows.push(Row { user: User { aor, display_name: field(c_name), email, disabled: false, credentials } });
+        rows.push(Row {
+            user: User {
+                aor,
+                display_name: field(c_name),
+                email,
+                disabled: false,
+                credentials,
+            },
+        });
     }
     if !errors.is_empty() {
         return Err(AdminError::Import {

@@ -10,9 +10,18 @@ async fn store() -> (tempfile::TempDir, SqliteStore) {
 
 #[test]
 fn addresses() {
-    assert_eq!(address("alice", "example.com").unwrap().as_str(), "alice@example.com");
-    assert!(matches!(address("a@other.org", "example.com"), Err(AdminError::OtherDomain { .. })));
-    assert!(matches!(address("a b@example.com", "example.com"), Err(AdminError::BadAddress(_))));
+    assert_eq!(
+        address("alice", "example.com").unwrap().as_str(),
+        "alice@example.com"
+    );
+    assert!(matches!(
+        address("a@other.org", "example.com"),
+        Err(AdminError::OtherDomain { .. })
+    ));
+    assert!(matches!(
+        address("a b@example.com", "example.com"),
+        Err(AdminError::BadAddress(_))
+    ));
 }
 
 #[tokio::test]
@@ -29,9 +38,21 @@ async fn import_reports_every_bad_line_and_imports_nothing() {
          dave,Dave,,\n",
     )
     .unwrap();
-    let e = import(&s, &csv, "example.com", false).await.unwrap_err().to_string();
+    let e = import(&s, &csv, "example.com", false)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("4 bad line(s)"), "{e}");
-    for needle in ["line 3:", "line 4:", "line 5:", "line 6:", "other.org", "32 hexadecimal", "twice", "empty password"] {
+    for needle in [
+        "line 3:",
+        "line 4:",
+        "line 5:",
+        "line 6:",
+        "other.org",
+        "32 hexadecimal",
+        "twice",
+        "empty password",
+    ] {
         assert!(e.contains(needle), "{needle} missing in {e}");
     }
     assert!(s.users().await.unwrap().is_empty());
@@ -42,14 +63,29 @@ async fn import_adds_users_with_usable_credentials() {
     let (d, s) = store().await;
     let csv = d.path().join("u.csv");
     let md5 = ha1(Algorithm::Md5, "bob", "example.com", "pw");
-    std::fs::write(&csv, format!("address,password,display_name\nalice,secret,Alice\nbob,md5:{md5},\n")).unwrap();
+    std::fs::write(
+        &csv,
+        format!("address,password,display_name\nalice,secret,Alice\nbob,md5:{md5},\n"),
+    )
+    .unwrap();
     assert_eq!(import(&s, &csv, "example.com", true).await.unwrap(), 2);
     assert!(s.users().await.unwrap().is_empty(), "dry run wrote");
     assert_eq!(import(&s, &csv, "example.com", false).await.unwrap(), 2);
-    let alice = s.user(&Aor::parse("alice@example.com").unwrap()).await.unwrap().unwrap();
+    let alice = s
+        .user(&Aor::parse("alice@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(alice.display_name, "Alice");
-    assert_eq!(alice.credentials.ha1_sha256, Some(ha1(Algorithm::Sha256, "alice", "example.com", "secret")));
-    let bob = s.user(&Aor::parse("bob@example.com").unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        alice.credentials.ha1_sha256,
+        Some(ha1(Algorithm::Sha256, "alice", "example.com", "secret"))
+    );
+    let bob = s
+        .user(&Aor::parse("bob@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(bob.credentials.ha1_md5, Some(md5));
     assert_eq!(bob.credentials.ha1_sha256, None);
 }

@@ -36,11 +36,15 @@ impl Core {
             Err(_) => Err((StatusCode::BAD_REQUEST, "Bad Request-URI")),
         };
         if let Err((status, reason)) = uri_ok {
-            return self.reply(&at, reply::with_reason(&req, status, reason, &cfg)).await;
+            return self
+                .reply(&at, reply::with_reason(&req, status, reason, &cfg))
+                .await;
         }
         // Step 3: Max-Forwards.
         if req.headers.max_forwards().ok().flatten() == Some(0) {
-            return self.reply(&at, reply::to(&req, StatusCode::TOO_MANY_HOPS, &cfg)).await;
+            return self
+                .reply(&at, reply::to(&req, StatusCode::TOO_MANY_HOPS, &cfg))
+                .await;
         }
         // Step 5: Proxy-Require (and Require where this server is the UAS).
         let mut unsupported: Vec<String> = Vec::new();
@@ -55,7 +59,8 @@ impl Core {
         }
         if !unsupported.is_empty() {
             let mut r = reply::to(&req, StatusCode::BAD_EXTENSION, &cfg);
-            r.headers.push(HeaderName::Unsupported, unsupported.join(", "));
+            r.headers
+                .push(HeaderName::Unsupported, unsupported.join(", "));
             return self.reply(&at, r).await;
         }
         // In-dialog requests that carry our Record-Route go where the route says.
@@ -72,13 +77,18 @@ impl Core {
         }
         match req.method {
             Method::Register => self.on_register(at, req, flow).await,
-            Method::Message | Method::Invite | Method::Options | Method::Refer | Method::Info
+            Method::Message
+            | Method::Invite
+            | Method::Options
+            | Method::Refer
+            | Method::Info
             | Method::Update => {
                 let to_server = matches!(req.parse_uri(), Ok(Uri::Sip(u)) if u.user.is_none());
                 if req.method == Method::Options && to_server {
                     let mut r = reply::to(&req, StatusCode::OK, &cfg);
                     r.headers.push(HeaderName::Allow, ALLOW);
-                    r.headers.push(HeaderName::Accept, "application/sdp, text/plain");
+                    r.headers
+                        .push(HeaderName::Accept, "application/sdp, text/plain");
                     return self.reply(&at, r).await;
                 }
                 let Some(user) = self.authenticate(&at, &req).await else {
@@ -110,7 +120,10 @@ impl Core {
     /// `None` the request has been answered.
     async fn authenticate(&mut self, at: &At, req: &Request) -> Option<User> {
         let cfg = self.cfg.clone();
-        let verdict = self.auth.check(req, self.store.as_ref(), &cfg, now_secs()).await;
+        let verdict = self
+            .auth
+            .check(req, self.store.as_ref(), &cfg, now_secs())
+            .await;
         let user = match verdict {
             Ok(Verdict::Ok(u)) => u,
             Ok(Verdict::Reply(r)) => {

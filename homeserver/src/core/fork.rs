@@ -80,7 +80,10 @@ impl Core {
         for (contact, to_flow) in targets {
             let b = self.branch_request(&req, &contact, &to_flow, rr_from.as_ref());
             let reliable = flow::reliable(&to_flow);
-            match self.txl.send_request(b.clone(), to_flow, reliable, Instant::now()) {
+            match self
+                .txl
+                .send_request(b.clone(), to_flow, reliable, Instant::now())
+            {
                 Ok(tx) => {
                     self.branch_of.insert(tx, id);
                     fork.open += 1;
@@ -220,7 +223,10 @@ impl Core {
             return;
         };
         let reliable = flow::reliable(&flow);
-        if let Err(e) = self.txl.send_request(cancel, flow, reliable, Instant::now()) {
+        if let Err(e) = self
+            .txl
+            .send_request(cancel, flow, reliable, Instant::now())
+        {
             tracing::debug!(error = ?e, "CANCEL not sent");
         }
     }

@@ -63,8 +63,10 @@ impl Core {
         let mut r = orig.clone();
         r.uri = target.to_owned().into();
         let mf = orig.headers.max_forwards().ok().flatten().unwrap_or(71);
-        r.headers
-            .set(HeaderName::MaxForwards, mf.saturating_sub(1).min(70).to_string());
+        r.headers.set(
+            HeaderName::MaxForwards,
+            mf.saturating_sub(1).min(70).to_string(),
+        );
         r.headers.remove_all(&HeaderName::ProxyAuthorization);
         if let Some(from_flow) = rr {
             let caller_side = self.record_route_entry(from_flow, from_flow, to_flow);

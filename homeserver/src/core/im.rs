@@ -16,13 +16,18 @@ impl Core {
         let cfg = self.cfg.clone();
         let sender = Some(user.aor.clone());
         if req.body.len() > cfg.max_message_body {
-            self.archive_message(&req, sender.as_ref(), Outcome::Refused(413)).await;
+            self.archive_message(&req, sender.as_ref(), Outcome::Refused(413))
+                .await;
             let r = reply::to(&req, StatusCode::REQUEST_ENTITY_TOO_LARGE, &cfg);
             return self.reply(&at, r).await;
         }
         let recipient = req.parse_uri().ok().and_then(|u| self.local_aor(&u));
         let known = match &recipient {
-            Some(aor) => self.store.user(aor).await.map(|u| u.filter(|u| !u.disabled)),
+            Some(aor) => self
+                .store
+                .user(aor)
+                .await
+                .map(|u| u.filter(|u| !u.disabled)),
             None => Ok(None),
         };
         let (recipient, bindings) = match known {
@@ -31,8 +36,11 @@ impl Core {
                 Err(e) => return self.store_failed(&at, &req, &e).await,
             },
             Ok(None) => {
-                self.archive_message(&req, sender.as_ref(), Outcome::Refused(404)).await;
-                return self.reply(&at, reply::to(&req, StatusCode::NOT_FOUND, &cfg)).await;
+                self.archive_message(&req, sender.as_ref(), Outcome::Refused(404))
+                    .await;
+                return self
+                    .reply(&at, reply::to(&req, StatusCode::NOT_FOUND, &cfg))
+                    .await;
             }
             Err(e) => return self.store_failed(&at, &req, &e).await,
         };
@@ -45,16 +53,32 @@ impl Core {
         }
         tracing::debug!(to = %recipient, devices = bindings.len(), "forking MESSAGE");
         let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
-        if !self.start_fork(Origin::Client(stx), req.clone(), sender.clone(), targets, None).await {
+        if !self
+            .start_fork(
+                Origin::Client(stx),
+                req.clone(),
+                sender.clone(),
+                targets,
+                None,
+            )
+            .await
+        {
             self.store_offline(at, req, sender).await;
         }
     }
 
     /// Stores a MESSAGE for later delivery and answers 202.
-    pub(super) async fn store_offline(&mut self, at: At, req: Request, sender: Option<crate::store::Aor>) {
+    pub(super) async fn store_offline(
+        &mut self,
+        at: At,
+        req: Request,
+        sender: Option<crate::store::Aor>,
+    ) {
         let cfg = self.cfg.clone();
         let Some(recipient) = req.parse_uri().ok().and_then(|u| self.local_aor(&u)) else {
-            return self.reply(&at, reply::to(&req, StatusCode::NOT_FOUND, &cfg)).await;
+            return self
+                .reply(&at, reply::to(&req, StatusCode::NOT_FOUND, &cfg))
+                .await;
         };
         let msg = StoredMessage {
             id: 0,
@@ -67,16 +91,25 @@ impl Core {
         match self.store.store_message(&msg).await {
             Ok(id) => {
                 tracing::info!(to = %recipient, id, "MESSAGE stored for offline delivery");
-                self.archive_message(&req, sender.as_ref(), Outcome::Stored).await;
-                self.reply(&at, reply::to(&req, StatusCode::ACCEPTED, &cfg)).await;
+                self.archive_message(&req, sender.as_ref(), Outcome::Stored)
+                    .await;
+                self.reply(&at, reply::to(&req, StatusCode::ACCEPTED, &cfg))
+                    .await;
             }
             Err(e) => self.store_failed(&at, &req, &e).await,
         }
     }
 
-    pub(super) async fn archive_message(&mut self, req: &Request, sender: Option<&Aor>, outcome: Outcome) {
+    pub(super) async fn archive_message(
+        &mut self,
+        req: &Request,
+        sender: Option<&Aor>,
+        outcome: Outcome,
+    ) {
         let recipient = match req.parse_uri() {
-            Ok(u) => self.local_aor(&u).map_or_else(|| u.to_string(), |a| a.to_string()),
+            Ok(u) => self
+                .local_aor(&u)
+                .map_or_else(|| u.to_string(), |a| a.to_string()),
             Err(_) => req.uri.as_str().to_owned(),
         };
         let sender = sender.map_or_else(
@@ -148,17 +181,22 @@ impl Core {
         let mut req = Request::new(Method::Message, aor.to_uri());
         req.headers.push(HeaderName::MaxForwards, "70");
         req.headers.push(HeaderName::From, &msg.from);
-        req.headers.push(HeaderName::To, format!("<{}>", aor.to_uri()));
+        req.headers
+            .push(HeaderName::To, format!("<{}>", aor.to_uri()));
         req.headers.push(
             HeaderName::CallId,
             format!("{:016x}@{}", rand::random::<u64>(), self.cfg.domain),
         );
         req.headers.push(HeaderName::CSeq, "1 MESSAGE");
-        req.headers.push(HeaderName::Date, http_date(msg.received_at_ms / 1000));
+        req.headers
+            .push(HeaderName::Date, http_date(msg.received_at_ms / 1000));
         req.headers.push(HeaderName::ContentType, &msg.content_type);
         req.body = msg.body.into();
         let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
-        let origin = Origin::Offline { aor: aor.clone(), msg_id: msg.id };
+        let origin = Origin::Offline {
+            aor: aor.clone(),
+            msg_id: msg.id,
+        };
         if !self.start_fork(origin, req, None, targets, None).await {
             self.deliveries.remove(&aor);
         }
@@ -208,6 +246,9 @@ mod tests {
     #[test]
     fn http_dates() {
         assert_eq!(super::http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(super::http_date(1_795_000_000), "Wed, 18 Nov 2026 11:06:40 GMT");
+        assert_eq!(
+            super::http_date(1_795_000_000),
+            "Wed, 18 Nov 2026 11:06:40 GMT"
+        );
     }
 }

@@ -19,7 +19,7 @@ use herald_proto::v1::{
     edge_server::Edge, home_server::Home, Accepted, FlowRef, Inbound, Outbound,
 };
 use herald_sip::{
-    transactions::{TimerConfig, TransactionLayer, Transmit, TxEvent, TxError, TxId},
+    transactions::{TimerConfig, TransactionLayer, Transmit, TxError, TxEvent, TxId},
     Limits, Message, Response,
 };
 use tokio::sync::mpsc;
@@ -169,15 +169,23 @@ impl Core {
         let now = Instant::now();
         self.inbound_flow = Some(flow.clone());
         match msg {
-            Err(e) => tracing::info!(error = %e, remote = %flow.remote, "unparsable message from the front end dropped"),
+            Err(e) => {
+                tracing::info!(error = %e, remote = %flow.remote, "unparsable message from the front end dropped")
+            }
             Ok(Message::Request(req)) if is_request => {
                 let reliable = flow::reliable(&flow);
-                match self.txl.handle_request(req.clone(), flow.clone(), reliable, now) {
+                match self
+                    .txl
+                    .handle_request(req.clone(), flow.clone(), reliable, now)
+                {
                     Ok(()) => {}
                     Err(TxError::NoBranch) => {
-                        self.on_request(At::Stateless(flow.clone()), req, Some(flow)).await;
+                        self.on_request(At::Stateless(flow.clone()), req, Some(flow))
+                            .await;
                     }
-                    Err(e) => tracing::info!(error = ?e, "request refused by the transaction layer"),
+                    Err(e) => {
+                        tracing::info!(error = ?e, "request refused by the transaction layer")
+                    }
                 }
             }
             Ok(Message::Response(resp)) if !is_request => self.txl.handle_response(resp, now),

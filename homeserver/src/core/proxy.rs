@@ -22,13 +22,25 @@ impl Core {
         let cfg = self.cfg.clone();
         let target = req.parse_uri().ok().and_then(|u| self.local_aor(&u));
         let user = match &target {
-            Some(aor) => self.store.user(aor).await.ok().flatten().filter(|u| !u.disabled),
+            Some(aor) => self
+                .store
+                .user(aor)
+                .await
+                .ok()
+                .flatten()
+                .filter(|u| !u.disabled),
             None => None,
         };
         let Some(user) = user else {
-            return self.reply(&at, reply::to(&req, StatusCode::NOT_FOUND, &cfg)).await;
+            return self
+                .reply(&at, reply::to(&req, StatusCode::NOT_FOUND, &cfg))
+                .await;
         };
-        let bindings = self.store.bindings(&user.aor, now_secs()).await.unwrap_or_default();
+        let bindings = self
+            .store
+            .bindings(&user.aor, now_secs())
+            .await
+            .unwrap_or_default();
         if bindings.is_empty() {
             let r = reply::to(&req, StatusCode::TEMPORARILY_UNAVAILABLE, &cfg);
             return self.reply(&at, r).await;
@@ -37,11 +49,17 @@ impl Core {
             let r = reply::with_reason(&req, StatusCode::BAD_REQUEST, "Missing Via branch", &cfg);
             return self.reply(&at, r).await;
         };
-        let dialog = matches!(req.method, Method::Invite | Method::Refer | Method::Subscribe);
+        let dialog = matches!(
+            req.method,
+            Method::Invite | Method::Refer | Method::Subscribe
+        );
         let rr = dialog.then_some(from_flow);
         let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
         tracing::info!(to = %user.aor, method = %req.method.as_str(), "proxying");
-        if !self.start_fork(Origin::Client(stx), req.clone(), None, targets, rr).await {
+        if !self
+            .start_fork(Origin::Client(stx), req.clone(), None, targets, rr)
+            .await
+        {
             let r = reply::to(&req, StatusCode::TEMPORARILY_UNAVAILABLE, &cfg);
             self.reply(&at, r).await;
         }
@@ -68,24 +86,40 @@ impl Core {
     }
 
     /// A request carrying our Route: to the other side's flow.
-    pub(super) async fn route_in_dialog(&mut self, at: At, mut req: Request, from: FlowRef, route: OurRoute) {
-        let to_flow = if flow::same(&from, &route.a) {
-            route.b
-        } else if flow::same(&from, &route.b) {
-            route.a
-        } else if from.remote == route.b.remote {
-            route.a
-        } else {
-            route.b
-        };
+    pub(super) async fn route_in_dialog(
+        &mut self,
+        at: At,
+        mut req: Request,
+        from: FlowRef,
+        route: OurRoute,
+    ) {
+        // From side b (or from b's address, after a reconnect) it goes to a; anything
+        // else goes to b.
+        let from_b = flow::same(&from, &route.b)
+            || (!flow::same(&from, &route.a) && from.remote == route.b.remote);
+        let to_flow = if from_b { route.a } else { route.b };
         pop_our_routes(&mut req);
         let target = req.uri.as_str().to_owned();
         let At::Tx(stx) = at else {
-            let r = reply::with_reason(&req, StatusCode::BAD_REQUEST, "Missing Via branch", &self.cfg);
+            let r = reply::with_reason(
+                &req,
+                StatusCode::BAD_REQUEST,
+                "Missing Via branch",
+                &self.cfg,
+            );
             return self.reply(&at, r).await;
         };
         let rr = matches!(req.method, Method::Refer | Method::Subscribe).then_some(from);
-        if !self.start_fork(Origin::Client(stx), req.clone(), None, vec![(target, to_flow)], rr).await {
+        if !self
+            .start_fork(
+                Origin::Client(stx),
+                req.clone(),
+                None,
+                vec![(target, to_flow)],
+                rr,
+            )
+            .await
+        {
             let r = reply::to(&req, StatusCode::CALL_DOES_NOT_EXIST, &self.cfg);
             self.reply(&at, r).await;
         }
@@ -105,10 +139,12 @@ impl Core {
         };
         req.headers.push_front(HeaderName::Via, self.via(&to_flow));
         let mf = req.headers.max_forwards().ok().flatten().unwrap_or(71);
-        req.headers.set(HeaderName::MaxForwards, mf.saturating_sub(1).min(70).to_string());
+        req.headers.set(
+            HeaderName::MaxForwards,
+            mf.saturating_sub(1).min(70).to_string(),
+        );
         if let Err(status) = self.send(to_flow, req.to_bytes()).await {
             tracing::info!(%status, "ACK not forwarded: flow gone");
         }
     }
 }
-

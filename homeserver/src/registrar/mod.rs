@@ -25,8 +25,14 @@ pub fn apply(
     cfg: &HomeConfig,
 ) -> Result<Option<Vec<Binding>>, Response> {
     let bad = |reason: &str| reply::with_reason(req, StatusCode::BAD_REQUEST, reason, cfg);
-    let contact = req.headers.contact().map_err(|_| bad("Bad Contact header"))?;
-    let header_expires = req.headers.expires().map_err(|_| bad("Bad Expires header"))?;
+    let contact = req
+        .headers
+        .contact()
+        .map_err(|_| bad("Bad Contact header"))?;
+    let header_expires = req
+        .headers
+        .expires()
+        .map_err(|_| bad("Bad Expires header"))?;
     let call_id = req.headers.call_id().map_err(|_| bad("Bad Call-ID"))?;
     let cseq = req.headers.cseq().map_err(|_| bad("Bad CSeq"))?.seq;
     let addrs = match contact {
@@ -51,11 +57,16 @@ pub fn apply(
         let expires = requested.min(cfg.max_expires);
         if expires > 0 && expires < cfg.min_expires {
             let mut r = reply::to(req, StatusCode::INTERVAL_TOO_BRIEF, cfg);
-            r.headers.push(HeaderName::MinExpires, cfg.min_expires.to_string());
+            r.headers
+                .push(HeaderName::MinExpires, cfg.min_expires.to_string());
             return Err(r);
         }
         let instance = na.params.get("+sip.instance").flatten().map(str::to_owned);
-        let reg_id = na.params.get("reg-id").flatten().and_then(|r| r.parse().ok());
+        let reg_id = na
+            .params
+            .get("reg-id")
+            .flatten()
+            .and_then(|r| r.parse().ok());
         let found = out.iter().position(|b| match (&instance, &b.instance) {
             (Some(i), Some(j)) => i == j && reg_id == b.reg_id,
             _ => same_uri(&b.contact, na.uri_raw),
@@ -95,7 +106,11 @@ pub fn apply(
 pub fn ok(req: &Request, bindings: &[Binding], now: u64, cfg: &HomeConfig) -> Response {
     let mut r = reply::to(req, StatusCode::OK, cfg);
     for b in bindings {
-        let mut v = format!("<{}>;expires={}", b.contact, b.expires_at.saturating_sub(now));
+        let mut v = format!(
+            "<{}>;expires={}",
+            b.contact,
+            b.expires_at.saturating_sub(now)
+        );
         if let Some(q) = b.q {
             v.push_str(&format!(";q={}.{:03}", q / 1000, q % 1000));
         }
@@ -141,11 +156,14 @@ fn binding_flow(flow: &FlowRef, contact: &str) -> FlowRef {
 fn behind_nat(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+            v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
                 || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]))
         }
         IpAddr::V6(v6) => {
-            v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00
+            v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
         }
     }

@@ -34,17 +34,28 @@ fn aor() -> Aor {
 
 #[test]
 fn two_contacts_then_refresh_and_remove_one() {
-    let req = register(1, "Contact: <sip:a@10.0.0.1>;q=0.7, <sip:a@10.0.0.2;transport=tcp>\r\nExpires: 600\r\n");
-    let set = apply(&req, &aor(), &[], &flow(), 1000, &cfg()).unwrap().unwrap();
+    let req = register(
+        1,
+        "Contact: <sip:a@10.0.0.1>;q=0.7, <sip:a@10.0.0.2;transport=tcp>\r\nExpires: 600\r\n",
+    );
+    let set = apply(&req, &aor(), &[], &flow(), 1000, &cfg())
+        .unwrap()
+        .unwrap();
     assert_eq!(set.len(), 2);
     assert_eq!(set[0].q, Some(700));
     assert_eq!(set[1].expires_at, 1600);
     let ok = ok(&req, &set, 1000, &cfg());
     assert_eq!(ok.headers.get_all(&HeaderName::Contact).count(), 2);
-    assert!(ok.headers.get(&HeaderName::Contact).unwrap().contains("expires=600;q=0.700"));
+    assert!(ok
+        .headers
+        .get(&HeaderName::Contact)
+        .unwrap()
+        .contains("expires=600;q=0.700"));
 
     let req = register(2, "Contact: <sip:a@10.0.0.1>;expires=0\r\n");
-    let after = apply(&req, &aor(), &set, &flow(), 1001, &cfg()).unwrap().unwrap();
+    let after = apply(&req, &aor(), &set, &flow(), 1001, &cfg())
+        .unwrap()
+        .unwrap();
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].contact, "sip:a@10.0.0.2;transport=tcp");
 }
@@ -60,29 +71,55 @@ fn too_brief_gets_423_with_min_expires() {
 #[test]
 fn star_needs_expires_zero_and_removes_all() {
     let req = register(1, "Contact: <sip:a@10.0.0.1>\r\n");
-    let set = apply(&req, &aor(), &[], &flow(), 0, &cfg()).unwrap().unwrap();
+    let set = apply(&req, &aor(), &[], &flow(), 0, &cfg())
+        .unwrap()
+        .unwrap();
     let star = register(2, "Contact: *\r\nExpires: 0\r\n");
-    assert_eq!(apply(&star, &aor(), &set, &flow(), 1, &cfg()).unwrap(), Some(vec![]));
+    assert_eq!(
+        apply(&star, &aor(), &set, &flow(), 1, &cfg()).unwrap(),
+        Some(vec![])
+    );
     let bad = register(3, "Contact: *\r\n");
-    assert_eq!(apply(&bad, &aor(), &set, &flow(), 1, &cfg()).unwrap_err().status.as_u16(), 400);
+    assert_eq!(
+        apply(&bad, &aor(), &set, &flow(), 1, &cfg())
+            .unwrap_err()
+            .status
+            .as_u16(),
+        400
+    );
 }
 
 #[test]
 fn stale_cseq_on_the_same_call_id_is_refused() {
     let req = register(5, "Contact: <sip:a@10.0.0.1>\r\n");
-    let set = apply(&req, &aor(), &[], &flow(), 0, &cfg()).unwrap().unwrap();
+    let set = apply(&req, &aor(), &[], &flow(), 0, &cfg())
+        .unwrap()
+        .unwrap();
     let old = register(4, "Contact: <sip:a@10.0.0.1>\r\n");
-    assert_eq!(apply(&old, &aor(), &set, &flow(), 1, &cfg()).unwrap_err().status.as_u16(), 500);
+    assert_eq!(
+        apply(&old, &aor(), &set, &flow(), 1, &cfg())
+            .unwrap_err()
+            .status
+            .as_u16(),
+        500
+    );
 }
 
 #[test]
 fn fetch_changes_nothing_and_instance_replaces_contact() {
     let fetch = register(1, "");
-    assert_eq!(apply(&fetch, &aor(), &[], &flow(), 0, &cfg()).unwrap(), None);
+    assert_eq!(
+        apply(&fetch, &aor(), &[], &flow(), 0, &cfg()).unwrap(),
+        None
+    );
     let inst = "Contact: <sip:a@10.0.0.1>;+sip.instance=\"<urn:uuid:1>\";reg-id=1\r\n";
-    let set = apply(&register(1, inst), &aor(), &[], &flow(), 0, &cfg()).unwrap().unwrap();
+    let set = apply(&register(1, inst), &aor(), &[], &flow(), 0, &cfg())
+        .unwrap()
+        .unwrap();
     let moved = "Contact: <sip:a@192.0.2.9:5099>;+sip.instance=\"<urn:uuid:1>\";reg-id=1\r\n";
-    let after = apply(&register(2, moved), &aor(), &set, &flow(), 0, &cfg()).unwrap().unwrap();
+    let after = apply(&register(2, moved), &aor(), &set, &flow(), 0, &cfg())
+        .unwrap()
+        .unwrap();
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].contact, "sip:a@192.0.2.9:5099");
 }
@@ -91,7 +128,12 @@ fn fetch_changes_nothing_and_instance_replaces_contact() {
 fn udp_contacts_are_reached_at_their_address_unless_behind_nat() {
     let one = |contact: &str| {
         let req = register(1, &format!("Contact: <{contact}>\r\n"));
-        apply(&req, &aor(), &[], &flow(), 0, &cfg()).unwrap().unwrap().remove(0).flow.remote
+        apply(&req, &aor(), &[], &flow(), 0, &cfg())
+            .unwrap()
+            .unwrap()
+            .remove(0)
+            .flow
+            .remote
     };
     assert_eq!(one("sip:a@127.0.0.1:5090"), "127.0.0.1:5090");
     assert_eq!(one("sip:a@192.0.2.7"), "192.0.2.7:5060");

@@ -41,27 +41,50 @@ fn binding(aor: &Aor, contact: &str, expires_at: u64) -> Binding {
 pub(crate) async fn users(s: &dyn Store) {
     let alice = user("alice@example.com");
     s.create_user(&alice).await.unwrap();
-    assert!(matches!(s.create_user(&alice).await, Err(StoreError::UserExists(_))));
+    assert!(matches!(
+        s.create_user(&alice).await,
+        Err(StoreError::UserExists(_))
+    ));
     assert_eq!(s.user(&alice.aor).await.unwrap(), Some(alice.clone()));
     s.set_disabled(&alice.aor, true).await.unwrap();
     assert!(s.user(&alice.aor).await.unwrap().unwrap().disabled);
-    let creds = Credentials { ha1_md5: None, ha1_sha256: Some("ff".into()) };
+    let creds = Credentials {
+        ha1_md5: None,
+        ha1_sha256: Some("ff".into()),
+    };
     s.set_credentials(&alice.aor, &creds).await.unwrap();
-    assert_eq!(s.user(&alice.aor).await.unwrap().unwrap().credentials, creds);
+    assert_eq!(
+        s.user(&alice.aor).await.unwrap().unwrap().credentials,
+        creds
+    );
     s.create_user(&user("bob@example.com")).await.unwrap();
-    let names: Vec<_> = s.users().await.unwrap().into_iter().map(|u| u.aor.to_string()).collect();
+    let names: Vec<_> = s
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.aor.to_string())
+        .collect();
     assert_eq!(names, ["alice@example.com", "bob@example.com"]);
     s.remove_user(&alice.aor).await.unwrap();
     assert_eq!(s.user(&alice.aor).await.unwrap(), None);
-    assert!(matches!(s.remove_user(&alice.aor).await, Err(StoreError::NoSuchUser(_))));
-    assert!(matches!(s.set_disabled(&alice.aor, false).await, Err(StoreError::NoSuchUser(_))));
+    assert!(matches!(
+        s.remove_user(&alice.aor).await,
+        Err(StoreError::NoSuchUser(_))
+    ));
+    assert!(matches!(
+        s.set_disabled(&alice.aor, false).await,
+        Err(StoreError::NoSuchUser(_))
+    ));
 }
 
 pub(crate) async fn bindings(s: &dyn Store) {
     let aor = Aor::parse("carol@example.com").unwrap();
     let b1 = binding(&aor, "sip:carol@10.0.0.1", 100);
     let b2 = binding(&aor, "sip:carol@10.0.0.2;transport=tcp", 200);
-    s.replace_bindings(&aor, &[b1.clone(), b2.clone()]).await.unwrap();
+    s.replace_bindings(&aor, &[b1.clone(), b2.clone()])
+        .await
+        .unwrap();
     assert_eq!(s.bindings(&aor, 50).await.unwrap().len(), 2);
     assert_eq!(s.bindings(&aor, 150).await.unwrap(), vec![b2.clone()]);
     assert_eq!(s.expire_bindings(150).await.unwrap(), 1);
@@ -93,12 +116,20 @@ pub(crate) async fn offline(s: &dyn Store) {
 
 pub(crate) async fn archive(s: &dyn Store) {
     let alice = Aor::parse("alice@example.com").unwrap();
-    for (i, outcome) in [Outcome::Delivered(200), Outcome::Stored, Outcome::Refused(413)]
-        .into_iter()
-        .enumerate()
+    for (i, outcome) in [
+        Outcome::Delivered(200),
+        Outcome::Stored,
+        Outcome::Refused(413),
+    ]
+    .into_iter()
+    .enumerate()
     {
         s.archive(&ArchiveEntry {
-            sender: if i == 1 { "bob@example.com".into() } else { alice.to_string() },
+            sender: if i == 1 {
+                "bob@example.com".into()
+            } else {
+                alice.to_string()
+            },
             recipients: vec!["bob@example.com".into(), alice.to_string()],
             at_ms: i as u64,
             call_id: format!("c{i}"),
@@ -122,7 +153,9 @@ mod sqlite {
 
     async fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("herald.db")).await.unwrap();
+        let s = SqliteStore::open(&dir.path().join("herald.db"))
+            .await
+            .unwrap();
         (dir, s)
     }
 

@@ -29,7 +29,8 @@ impl Aor {
                 && p.bytes()
                     .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"' | b'@'))
         };
-        (valid(user) && valid(domain) && !domain.contains([':', ';'])).then(|| Aor::new(user, domain))
+        (valid(user) && valid(domain) && !domain.contains([':', ';']))
+            .then(|| Aor::new(user, domain))
     }
 
     /// The AOR a SIP URI names (its user part, unescaped, at its host).
@@ -171,7 +172,10 @@ mod tests {
 
     #[test]
     fn aor_canonical_form() {
-        assert_eq!(Aor::parse("sip:Alice@Example.COM").unwrap().as_str(), "Alice@example.com");
+        assert_eq!(
+            Aor::parse("sip:Alice@Example.COM").unwrap().as_str(),
+            "Alice@example.com"
+        );
         assert_eq!(Aor::parse("bob@example.com").unwrap().user(), "bob");
         assert!(Aor::parse("nobody").is_none());
         assert!(Aor::parse("a@b:5060").is_none());
@@ -184,13 +188,19 @@ mod tests {
             panic!("parse")
         };
         assert_eq!(Aor::of_uri(&u).unwrap().as_str(), "alice@example.com");
-        let Ok(Uri::Sip(u)) = Uri::parse("sip:a%00b@example.com") else { panic!("parse") };
+        let Ok(Uri::Sip(u)) = Uri::parse("sip:a%00b@example.com") else {
+            panic!("parse")
+        };
         assert_eq!(Aor::of_uri(&u).unwrap().user(), "a\0b");
     }
 
     #[test]
     fn outcome_round_trips() {
-        for o in [Outcome::Delivered(200), Outcome::Stored, Outcome::Refused(413)] {
+        for o in [
+            Outcome::Delivered(200),
+            Outcome::Stored,
+            Outcome::Refused(413),
+        ] {
             assert_eq!(Outcome::from_db(&o.to_db()), Some(o));
         }
     }

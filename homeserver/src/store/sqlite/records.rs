@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use super::{backend, SqliteStore};
 use crate::store::{
-    Aor, ArchiveEntry, ArchiveStore, Binding, BindingStore, OfflineStore, Outcome,
-    StoreResult, StoredMessage,
+    Aor, ArchiveEntry, ArchiveStore, Binding, BindingStore, OfflineStore, Outcome, StoreResult,
+    StoredMessage,
 };
 
 const BINDING_COLUMNS: &str = "aor, contact, q, expires_at, call_id, cseq, instance, reg_id, \

@@ -32,6 +32,9 @@ pub struct FrontendConfig {
     pub handshake_timeout: Duration,
     /// Most messages queued for sending on one connection before it counts as stuck.
     pub max_queued_per_connection: usize,
+    /// UDP socket receive and send buffer size: bursts beyond the kernel default would
+    /// otherwise be dropped and retransmitted (the kernel caps it at net.core.rmem_max).
+    pub udp_buffer: usize,
     pub limits: Limits,
 }
 
@@ -54,6 +57,7 @@ impl FrontendConfig {
             idle_timeout: Duration::from_secs(600),
             handshake_timeout: Duration::from_secs(10),
             max_queued_per_connection: 1024,
+            udp_buffer: 4 * 1024 * 1024,
             limits: Limits::default(),
         }
     }

@@ -80,6 +80,18 @@ pub struct Listeners {
     bound: Bound,
 }
 
+/// A UDP socket with large buffers (set before bind, as the kernel wants).
+fn bind_udp(addr: SocketAddr, buffer: usize) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: the kernel may cap these; a smaller buffer still works.
+    let _ = s.set_recv_buffer_size(buffer);
+    let _ = s.set_send_buffer_size(buffer);
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    UdpSocket::from_std(s.into())
+}
+
 async fn bind_tcp(
     t: &'static str,
     addr: Option<SocketAddr>,
@@ -105,7 +117,7 @@ impl Listeners {
             cfg.max_queued_per_connection,
         ));
         let udp = match cfg.udp {
-            Some(addr) => Some(Arc::new(UdpSocket::bind(addr).await.map_err(|source| {
+            Some(addr) => Some(Arc::new(bind_udp(addr, cfg.udp_buffer).map_err(|source| {
                 FrontendError::Bind {
                     transport: "udp",
                     addr,

@@ -1,7 +1,10 @@
 //! The embedded store: one SQLite file through sqlx, migrations from
-//! `homeserver/migrations`. WAL mode, so readers do not wait for the writer; writes are
-//! durable when the call returns (synchronous=FULL), which is what "a stored message is
-//! never lost" needs.
+//! `homeserver/migrations`. WAL mode, so readers do not wait for the writer, with
+//! synchronous=NORMAL: a committed write is in the WAL file before the call returns, so
+//! it survives the process being killed at any point (the restart test does exactly
+//! that); only an operating-system crash or power cut can lose the last transactions
+//! before a checkpoint. FULL (an fsync per write) would cap message throughput at the
+//! disk's sync rate.
 
 mod records;
 
@@ -28,7 +31,7 @@ impl SqliteStore {
             .map_err(backend)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()

@@ -117,13 +117,13 @@ impl Listeners {
             cfg.max_queued_per_connection,
         ));
         let udp = match cfg.udp {
-            Some(addr) => Some(Arc::new(bind_udp(addr, cfg.udp_buffer).map_err(|source| {
-                FrontendError::Bind {
+            Some(addr) => Some(Arc::new(bind_udp(addr, cfg.udp_buffer).map_err(
+                |source| FrontendError::Bind {
                     transport: "udp",
                     addr,
                     source,
-                }
-            })?)),
+                },
+            )?)),
             None => None,
         };
         if let Some(s) = &udp {

@@ -59,13 +59,20 @@ pub fn error_response(raw: &[u8], err: &ParseError) -> Option<Bytes> {
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &s[start..end]
 }
 
 fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -85,7 +92,9 @@ mod tests {
     fn bad_version_gets_505_with_the_dialog_headers() {
         let raw = "OPTIONS sip:a@b SIP/7.0\r\nVia: SIP/7.0/UDP h;branch=z9hG4bK1\r\nt: <sip:a@b>\r\n\
                    From: <sip:c@d>;tag=1\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
-        let Some(Message::Response(r)) = answer(raw) else { panic!("no answer") };
+        let Some(Message::Response(r)) = answer(raw) else {
+            panic!("no answer")
+        };
         assert_eq!(r.status.as_u16(), 505);
         assert_eq!(r.headers.call_id().unwrap(), "x");
         assert_eq!(r.headers.to().unwrap().tag(), Some("err"));
@@ -102,8 +111,14 @@ mod tests {
     #[test]
     fn missing_headers_get_400_naming_the_problem() {
         let raw = "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
-        let Some(Message::Response(r)) = answer(raw) else { panic!("no answer") };
+        let Some(Message::Response(r)) = answer(raw) else {
+            panic!("no answer")
+        };
         assert_eq!(r.status.as_u16(), 400);
-        assert!(r.reason.as_str().to_ascii_lowercase().contains("missing"), "{}", r.reason.as_str());
+        assert!(
+            r.reason.as_str().to_ascii_lowercase().contains("missing"),
+            "{}",
+            r.reason.as_str()
+        );
     }
 }

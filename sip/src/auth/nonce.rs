@@ -105,11 +105,17 @@ mod tests {
         );
         let other_salt = KEY.issue("example.com", 1_000, 8);
         assert_ne!(n, other_salt, "the salt makes nonces of one second differ");
-        assert_eq!(KEY.check(&other_salt, "example.com", 1_100, 300), NonceStatus::Valid);
+        assert_eq!(
+            KEY.check(&other_salt, "example.com", 1_100, 300),
+            NonceStatus::Valid
+        );
         let mut salt_changed = n.clone().into_bytes();
         salt_changed[12] = if salt_changed[12] == b'A' { b'B' } else { b'A' };
         let salt_changed = String::from_utf8(salt_changed).expect("ascii");
-        assert_eq!(KEY.check(&salt_changed, "example.com", 1_100, 300), NonceStatus::Invalid);
+        assert_eq!(
+            KEY.check(&salt_changed, "example.com", 1_100, 300),
+            NonceStatus::Invalid
+        );
         let mut tampered = n.into_bytes();
         tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(tampered).expect("ascii");

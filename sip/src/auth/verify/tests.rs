@@ -140,7 +140,10 @@ fn foreign_nonce_realm_and_uri_are_refused() {
     );
     // Without the URI check the same credentials pass (the hash covers their own uri).
     let lenient = verifier().with_uri_check(false);
-    assert_eq!(check(&lenient, &wrong_uri, "secret", NOW, &mut g), AuthOutcome::Ok);
+    assert_eq!(
+        check(&lenient, &wrong_uri, "secret", NOW, &mut g),
+        AuthOutcome::Ok
+    );
 }
 
 #[test]

@@ -10,7 +10,11 @@ use std::{
 };
 
 use herald_frontend::{Bound, FrontendConfig, Listeners};
-use herald_homeserver::{config::HomeConfig, store::sqlite::SqliteStore, HomeServer};
+use herald_homeserver::{
+    config::HomeConfig,
+    store::{cache::CachedStore, sqlite::SqliteStore},
+    HomeServer,
+};
 use herald_proto::v1::Transport;
 use tokio::sync::watch;
 
@@ -29,7 +33,8 @@ pub async fn run(
             cfg.data_dir.display()
         )
     })?;
-    let store = SqliteStore::open(&cfg.database()).await?;
+    let sqlite = SqliteStore::open(&cfg.database()).await?;
+    let (store, writer) = CachedStore::new(Arc::new(sqlite));
     let listeners = Listeners::bind(frontend_config(&cfg)).await?;
     let bound = listeners.bound().clone();
     let host = advertise_host(&cfg, &bound);
@@ -42,8 +47,15 @@ pub async fn run(
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = serving.await;
-    // The engine ends when the last handle (held by the listeners) is gone.
+    // The engine ends when the last handle (held by the listeners) is gone; then the
+    // store's write-behind queue drains.
     let _ = tokio::time::timeout(Duration::from_secs(5), engine).await;
+    if tokio::time::timeout(Duration::from_secs(10), writer)
+        .await
+        .is_err()
+    {
+        tracing::error!("store writes still pending at exit");
+    }
     Ok(())
 }
 

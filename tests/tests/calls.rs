@@ -73,3 +73,48 @@ fn calling_a_user_with_no_device_gets_480_and_an_unknown_user_404() {
     assert_eq!(alice.invite(DOMAIN, "bob"), 480);
     assert_eq!(alice.invite(DOMAIN, "nobody"), 404);
 }
+
+#[test]
+fn two_phones_ring_the_first_to_answer_wins_the_other_is_cancelled() {
+    let dir = test_dir("fork");
+    let s = Server::start(dir.path(), &[]);
+    s.add_user("alice", "alice-pw");
+    s.add_user("bob", "bob-pw");
+    let desk = free_port();
+    let mobile = free_port();
+    let answering = Sipp {
+        port: desk,
+        ..Sipp::new(dir.path(), "bob-desk", "invite_uas.xml")
+    }
+    .spawn()
+    .settle();
+    let ringing = Sipp {
+        port: mobile,
+        ..Sipp::new(dir.path(), "bob-mobile", "invite_uas_ring.xml")
+    }
+    .spawn()
+    .settle();
+    let bob_auth = auth_field("bob", "bob-pw");
+    for (name, port) in [("bob-reg-desk", desk), ("bob-reg-mobile", mobile)] {
+        let contact = format!("127.0.0.1:{port}");
+        Sipp::new(dir.path(), name, "register.xml")
+            .to(s.addr("udp"))
+            .fields(&["bob", DOMAIN, &bob_auth, &contact])
+            .run()
+            .assert_ok("bob registers a phone");
+    }
+    let alice_auth = auth_field("alice", "alice-pw");
+    Sipp::new(dir.path(), "alice", "invite_uac.xml")
+        .to(s.addr("udp"))
+        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
+        .run()
+        .assert_ok("alice's call is answered");
+    answering.wait().assert_ok("the desk phone answers");
+    let ringing = ringing.wait();
+    ringing.assert_ok("the mobile rang, was cancelled and got the ACK for its 487");
+    assert!(
+        ringing.messages.contains("\nCANCEL sip:"),
+        "{}",
+        ringing.messages
+    );
+}

@@ -18,7 +18,7 @@ fn user(aor: &str) -> User {
     }
 }
 
-fn binding(aor: &Aor, contact: &str, expires_at: u64) -> Binding {
+pub(crate) fn binding_for(aor: &Aor, contact: &str, expires_at: u64) -> Binding {
     Binding {
         aor: aor.clone(),
         contact: contact.into(),
@@ -80,8 +80,8 @@ pub(crate) async fn users(s: &dyn Store) {
 
 pub(crate) async fn bindings(s: &dyn Store) {
     let aor = Aor::parse("carol@example.com").unwrap();
-    let b1 = binding(&aor, "sip:carol@10.0.0.1", 100);
-    let b2 = binding(&aor, "sip:carol@10.0.0.2;transport=tcp", 200);
+    let b1 = binding_for(&aor, "sip:carol@10.0.0.1", 100);
+    let b2 = binding_for(&aor, "sip:carol@10.0.0.2;transport=tcp", 200);
     s.replace_bindings(&aor, &[b1.clone(), b2.clone()])
         .await
         .unwrap();

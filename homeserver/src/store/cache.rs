@@ -1,0 +1,263 @@
+//! A caching layer over any [`Store`], for the home server's hot path. The engine awaits
+//! store calls in order, so every round trip to the database is time no other request is
+//! served; this layer answers the frequent ones from memory:
+//! - users: cached for a few seconds (a change made with the CLI takes effect within the
+//!   TTL), unknown users too;
+//! - bindings: this home server is the only writer of its users' bindings, so after the
+//!   first read of an AOR the in-memory copy is authoritative; writes update it at once
+//!   and reach the database through a write-behind task, in order;
+//! - the archive: appended through the same write-behind task.
+//!
+//! Offline messages go straight to the database: a 202 is only sent once the message is
+//! stored. A write-behind entry is lost only if the process dies in the moment between
+//! the answer and the write (normally well under a millisecond); on a graceful shutdown
+//! the queue is drained before the process exits.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::{
+    Aor, ArchiveEntry, ArchiveStore, Binding, BindingStore, Credentials, OfflineStore, Store,
+    StoreResult, StoredMessage, User, UserStore,
+};
+
+/// How long a user record is trusted.
+const USER_TTL: Duration = Duration::from_secs(5);
+/// Above this many cached users the cache starts over (a bound, not a policy).
+const MAX_CACHED_USERS: usize = 200_000;
+/// Writes waiting for the database before callers wait for room.
+const WRITE_QUEUE: usize = 65_536;
+
+enum Write {
+    Bindings(Aor, Vec<Binding>),
+    Expire(u64),
+    Archive(ArchiveEntry),
+}
+
+pub struct CachedStore {
+    inner: Arc<dyn Store>,
+    users: Mutex<HashMap<Aor, (Option<User>, Instant)>>,
+    bindings: Mutex<HashMap<Aor, Vec<Binding>>>,
+    writes: mpsc::Sender<Write>,
+}
+
+impl CachedStore {
+    /// Wraps `inner`; the returned task ends once the store is dropped and every queued
+    /// write has been applied.
+    pub fn new(inner: Arc<dyn Store>) -> (CachedStore, tokio::task::JoinHandle<()>) {
+        let (writes, rx) = mpsc::channel(WRITE_QUEUE);
+        let writer = tokio::spawn(write_behind(inner.clone(), rx));
+        let store = CachedStore {
+            inner,
+            users: Mutex::new(HashMap::new()),
+            bindings: Mutex::new(HashMap::new()),
+            writes,
+        };
+        (store, writer)
+    }
+
+    async fn queue(&self, w: Write) {
+        if self.writes.send(w).await.is_err() {
+            tracing::error!("write-behind task is gone; a write was dropped");
+        }
+    }
+
+    fn forget_user(&self, aor: &Aor) {
+        lock(&self.users).remove(aor);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn write_behind(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Write>) {
+    while let Some(w) = rx.recv().await {
+        let result = match &w {
+            Write::Bindings(aor, b) => store.replace_bindings(aor, b).await,
+            Write::Expire(now) => store.expire_bindings(*now).await.map(|_| ()),
+            Write::Archive(e) => store.archive(e).await,
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "write-behind failed");
+        }
+    }
+}
+
+#[async_trait]
+impl UserStore for CachedStore {
+    async fn user(&self, aor: &Aor) -> StoreResult<Option<User>> {
+        if let Some((u, at)) = lock(&self.users).get(aor) {
+            if at.elapsed() < USER_TTL {
+                return Ok(u.clone());
+            }
+        }
+        let u = self.inner.user(aor).await?;
+        let mut users = lock(&self.users);
+        if users.len() >= MAX_CACHED_USERS {
+            users.clear();
+        }
+        users.insert(aor.clone(), (u.clone(), Instant::now()));
+        Ok(u)
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.forget_user(&user.aor);
+        self.inner.create_user(user).await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        self.inner.users().await
+    }
+
+    async fn remove_user(&self, aor: &Aor) -> StoreResult<()> {
+        self.forget_user(aor);
+        lock(&self.bindings).remove(aor);
+        self.inner.remove_user(aor).await
+    }
+
+    async fn set_disabled(&self, aor: &Aor, disabled: bool) -> StoreResult<()> {
+        self.forget_user(aor);
+        self.inner.set_disabled(aor, disabled).await
+    }
+
+    async fn set_credentials(&self, aor: &Aor, creds: &Credentials) -> StoreResult<()> {
+        self.forget_user(aor);
+        self.inner.set_credentials(aor, creds).await
+    }
+}
+
+#[async_trait]
+impl BindingStore for CachedStore {
+    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Vec<Binding>> {
+        let cached = lock(&self.bindings).get(aor).cloned();
+        let all = match cached {
+            Some(b) => b,
+            None => {
+                // Every binding, expired or not: the sweep removes expired ones.
+                let loaded = self.inner.bindings(aor, 0).await?;
+                lock(&self.bindings)
+                    .entry(aor.clone())
+                    .or_insert(loaded)
+                    .clone()
+            }
+        };
+        Ok(all
+            .into_iter()
+            .filter(|b| b.expires_at > now_secs)
+            .collect())
+    }
+
+    async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
+        lock(&self.bindings).insert(aor.clone(), bindings.to_vec());
+        self.queue(Write::Bindings(aor.clone(), bindings.to_vec()))
+            .await;
+        Ok(())
+    }
+
+    async fn expire_bindings(&self, now_secs: u64) -> StoreResult<u64> {
+        // Entries stay even when empty: dropping one would make the next read go to the
+        // database, which may not have applied the latest write yet.
+        let mut n = 0u64;
+        for list in lock(&self.bindings).values_mut() {
+            let before = list.len();
+            list.retain(|b| b.expires_at > now_secs);
+            n += (before - list.len()) as u64;
+        }
+        self.queue(Write::Expire(now_secs)).await;
+        Ok(n)
+    }
+}
+
+#[async_trait]
+impl OfflineStore for CachedStore {
+    async fn store_message(&self, msg: &StoredMessage) -> StoreResult<i64> {
+        self.inner.store_message(msg).await
+    }
+
+    async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>> {
+        self.inner.pending(aor).await
+    }
+
+    async fn remove_message(&self, id: i64) -> StoreResult<()> {
+        self.inner.remove_message(id).await
+    }
+}
+
+#[async_trait]
+impl ArchiveStore for CachedStore {
+    async fn archive(&self, entry: &ArchiveEntry) -> StoreResult<()> {
+        self.queue(Write::Archive(entry.clone())).await;
+        Ok(())
+    }
+
+    async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>> {
+        self.inner.archived(aor, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+
+    #[tokio::test]
+    async fn bindings_and_archive_reach_the_database_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let inner: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+        let (cache, writer) = CachedStore::new(inner.clone());
+        super::super::battery::users(&cache).await;
+        super::super::battery::bindings(&cache).await;
+        let aor = Aor::parse("zoe@example.com").unwrap();
+        let mut b = super::super::battery::binding_for(&aor, "sip:zoe@10.0.0.9", 500);
+        for cseq in 1..=20 {
+            b.cseq = cseq;
+            cache
+                .replace_bindings(&aor, std::slice::from_ref(&b))
+                .await
+                .unwrap();
+        }
+        cache.replace_bindings(&aor, &[]).await.unwrap();
+        cache.replace_bindings(&aor, &[b.clone()]).await.unwrap();
+        assert_eq!(cache.bindings(&aor, 0).await.unwrap(), vec![b.clone()]);
+        drop(cache);
+        writer.await.unwrap();
+        assert_eq!(
+            inner.bindings(&aor, 0).await.unwrap(),
+            vec![b],
+            "last write wins"
+        );
+    }
+
+    #[tokio::test]
+    async fn users_are_cached_for_a_while_and_changes_through_it_apply_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("h.db")).await.unwrap());
+        let (cache, _w) = CachedStore::new(inner.clone());
+        let aor = Aor::parse("yan@example.com").unwrap();
+        assert_eq!(cache.user(&aor).await.unwrap(), None);
+        let u = User {
+            aor: aor.clone(),
+            display_name: String::new(),
+            email: None,
+            disabled: false,
+            credentials: Credentials::default(),
+        };
+        inner.create_user(&u).await.unwrap();
+        assert_eq!(
+            cache.user(&aor).await.unwrap(),
+            None,
+            "negative entry still fresh"
+        );
+        cache.set_disabled(&aor, true).await.unwrap();
+        assert!(cache.user(&aor).await.unwrap().unwrap().disabled);
+    }
+}

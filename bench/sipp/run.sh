@@ -141,7 +141,7 @@ fi
 
 if [ "$WORK" = all ] || [ "$WORK" = message ]; then
   UAS_PORT=$(free_port)
-  (cd "$WORKDIR" && $TASKSET_LOAD sipp -sf "$SCEN/message_uas.xml" -i 127.0.0.1 -p "$UAS_PORT" \
+  (cd "$WORKDIR" && exec $TASKSET_LOAD sipp -sf "$SCEN/message_uas.xml" -i 127.0.0.1 -p "$UAS_PORT" \
       -nostdin -buff_size 4194304 > uas.out 2>&1) &
   UAS_PID=$!
   {

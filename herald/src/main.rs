@@ -7,7 +7,7 @@ use herald::{
     config::{Config, Env},
     server, users,
 };
-use herald_homeserver::store::{sqlite::SqliteStore, ArchiveStore, Store};
+use herald_homeserver::store::{sqlite::SqliteStore, Aor, ArchiveStore, Store};
 
 /// Herald: SIP instant messaging, presence and call routing server.
 #[derive(Parser)]
@@ -195,6 +195,15 @@ async fn archive(cfg: Config, address: &str, limit: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn set_disabled(store: &dyn Store, aor: Aor, disabled: bool) -> anyhow::Result<()> {
+    store
+        .set_disabled(&aor, disabled)
+        .await
+        .map_err(users::AdminError::from)?;
+    println!("{} {aor}", if disabled { "disabled" } else { "enabled" });
+    Ok(())
+}
+
 fn read_password(given: Option<String>, stdin: bool) -> anyhow::Result<Option<String>> {
     if stdin {
         let mut line = String::new();
@@ -253,18 +262,10 @@ async fn user(cfg: Config, cmd: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::Disable { address } => {
-            store
-                .set_disabled(&addr(&address)?, true)
-                .await
-                .map_err(users::AdminError::from)?;
-            println!("disabled {address}");
+            set_disabled(store.as_ref(), addr(&address)?, true).await?
         }
         UserCommand::Enable { address } => {
-            store
-                .set_disabled(&addr(&address)?, false)
-                .await
-                .map_err(users::AdminError::from)?;
-            println!("enabled {address}");
+            set_disabled(store.as_ref(), addr(&address)?, false).await?
         }
         UserCommand::Remove { address } => {
             store

@@ -141,10 +141,7 @@ impl UserStore for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NoSuchUser(aor.to_string()));
-        }
-        Ok(())
+        one_user(aor, n)
     }
 
     async fn set_credentials(&self, aor: &Aor, creds: &Credentials) -> StoreResult<()> {
@@ -156,9 +153,14 @@ impl UserStore for SqliteStore {
             .await
             .map_err(backend)?
             .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NoSuchUser(aor.to_string()));
-        }
-        Ok(())
+        one_user(aor, n)
     }
+}
+
+/// An update that touched no row named a user who does not exist.
+fn one_user(aor: &Aor, rows: u64) -> StoreResult<()> {
+    if rows == 0 {
+        return Err(StoreError::NoSuchUser(aor.to_string()));
+    }
+    Ok(())
 }

@@ -75,6 +75,7 @@ struct File {
     server_header: Option<bool>,
     auth_algorithms: Option<String>,
     auth_check_uri: Option<bool>,
+    worker_threads: Option<usize>,
 }
 
 /// Checked settings.
@@ -107,6 +108,8 @@ pub struct Config {
     pub auth_algorithms: Vec<Algorithm>,
     /// Refuse credentials whose digest-uri is not the Request-URI.
     pub auth_check_uri: bool,
+    /// Runtime worker threads; `None`: one per core.
+    pub worker_threads: Option<usize>,
 }
 
 impl Config {
@@ -210,6 +213,10 @@ impl Config {
                     .unwrap_or_else(|| "MD5".into()),
             )?,
             auth_check_uri: s.boolean("auth_check_uri", f.auth_check_uri)?,
+            worker_threads: match s.num("worker_threads", f.worker_threads, 0)? {
+                0 => None,
+                n => Some(n),
+            },
         };
         cfg.check()?;
         Ok(cfg)

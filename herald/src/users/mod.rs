@@ -113,6 +113,9 @@ pub async fn add(
     Ok(store.create_user(&user).await?)
 }
 
+/// Bad lines listed in an import error; the count covers all of them.
+const MAX_REPORTED: usize = 50;
+
 /// One parsed CSV row.
 struct Row {
     user: User,
@@ -208,10 +211,19 @@ pub async fn import(
         });
     }
     if !errors.is_empty() {
+        let count = errors.len();
+        let mut lines = errors
+            .into_iter()
+            .take(MAX_REPORTED)
+            .collect::<Vec<_>>()
+            .join("\n");
+        if count > MAX_REPORTED {
+            lines.push_str(&format!("\n… and {} more", count - MAX_REPORTED));
+        }
         return Err(AdminError::Import {
             path: path.display().to_string(),
-            count: errors.len(),
-            lines: errors.join("\n"),
+            count,
+            lines,
         });
     }
     if !dry_run {

@@ -114,6 +114,35 @@ pub(crate) async fn offline(s: &dyn Store) {
     assert_eq!(s.pending(&aor).await.unwrap().len(), 2);
 }
 
+pub(crate) async fn batches(s: &dyn Store) {
+    let aor = Aor::parse("fay@example.com").unwrap();
+    let b1 = binding_for(&aor, "sip:fay@10.0.0.1", 100);
+    let b2 = binding_for(&aor, "sip:fay@10.0.0.2", 300);
+    let entry = ArchiveEntry {
+        sender: aor.to_string(),
+        recipients: vec!["gus@example.com".into()],
+        at_ms: 5,
+        call_id: "b1".into(),
+        content_type: "text/plain".into(),
+        body: b"batched".to_vec(),
+        outcome: Outcome::Stored,
+    };
+    s.write_batch(&[
+        BatchWrite::Bindings(aor.clone(), vec![b1.clone()]),
+        BatchWrite::Archive(entry.clone()),
+        BatchWrite::Bindings(aor.clone(), vec![b1, b2.clone()]),
+        BatchWrite::Expire(200),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.bindings(&aor, 0).await.unwrap(),
+        vec![b2],
+        "in order, then expired"
+    );
+    assert_eq!(s.archived(&aor, 10).await.unwrap(), vec![entry]);
+}
+
 pub(crate) async fn archive(s: &dyn Store) {
     let alice = Aor::parse("alice@example.com").unwrap();
     for (i, outcome) in [
@@ -175,6 +204,12 @@ mod sqlite {
     async fn offline() {
         let (_d, s) = store().await;
         super::offline(&s).await;
+    }
+
+    #[tokio::test]
+    async fn batches() {
+        let (_d, s) = store().await;
+        super::batches(&s).await;
     }
 
     #[tokio::test]

@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::{
-    Aor, ArchiveEntry, ArchiveStore, Binding, BindingStore, Credentials, OfflineStore, Store,
-    StoreResult, StoredMessage, User, UserStore,
+    Aor, ArchiveEntry, ArchiveStore, BatchWrite, BatchWriter, Binding, BindingStore, Credentials,
+    OfflineStore, Store, StoreResult, StoredMessage, User, UserStore,
 };
 
 /// How long a user record is trusted.
@@ -34,17 +34,14 @@ const MAX_CACHED_USERS: usize = 200_000;
 /// Writes waiting for the database before callers wait for room.
 const WRITE_QUEUE: usize = 65_536;
 
-enum Write {
-    Bindings(Aor, Vec<Binding>),
-    Expire(u64),
-    Archive(ArchiveEntry),
-}
+/// Most writes applied in one batch.
+const BATCH: usize = 512;
 
 pub struct CachedStore {
     inner: Arc<dyn Store>,
     users: Mutex<HashMap<Aor, (Option<User>, Instant)>>,
     bindings: Mutex<HashMap<Aor, Vec<Binding>>>,
-    writes: mpsc::Sender<Write>,
+    writes: mpsc::Sender<BatchWrite>,
 }
 
 impl CachedStore {
@@ -62,7 +59,7 @@ impl CachedStore {
         (store, writer)
     }
 
-    async fn queue(&self, w: Write) {
+    async fn queue(&self, w: BatchWrite) {
         if self.writes.send(w).await.is_err() {
             tracing::error!("write-behind task is gone; a write was dropped");
         }
@@ -77,16 +74,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn write_behind(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Write>) {
-    while let Some(w) = rx.recv().await {
-        let result = match &w {
-            Write::Bindings(aor, b) => store.replace_bindings(aor, b).await,
-            Write::Expire(now) => store.expire_bindings(*now).await.map(|_| ()),
-            Write::Archive(e) => store.archive(e).await,
-        };
-        if let Err(e) = result {
-            tracing::error!(error = %e, "write-behind failed");
+/// Drains the queue in batches: whatever has accumulated while the previous batch was
+/// written goes into the next `write_batch`, so the busier the server, the fewer commits
+/// and round trips per write.
+async fn write_behind(store: Arc<dyn Store>, mut rx: mpsc::Receiver<BatchWrite>) {
+    let mut buf = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut buf, BATCH).await > 0 {
+        if let Err(e) = store.write_batch(&buf).await {
+            tracing::error!(error = %e, writes = buf.len(), "write-behind batch failed");
         }
+        buf.clear();
     }
 }
 
@@ -156,7 +153,7 @@ impl BindingStore for CachedStore {
 
     async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
         lock(&self.bindings).insert(aor.clone(), bindings.to_vec());
-        self.queue(Write::Bindings(aor.clone(), bindings.to_vec()))
+        self.queue(BatchWrite::Bindings(aor.clone(), bindings.to_vec()))
             .await;
         Ok(())
     }
@@ -170,7 +167,7 @@ impl BindingStore for CachedStore {
             list.retain(|b| b.expires_at > now_secs);
             n += (before - list.len()) as u64;
         }
-        self.queue(Write::Expire(now_secs)).await;
+        self.queue(BatchWrite::Expire(now_secs)).await;
         Ok(n)
     }
 }
@@ -193,12 +190,22 @@ impl OfflineStore for CachedStore {
 #[async_trait]
 impl ArchiveStore for CachedStore {
     async fn archive(&self, entry: &ArchiveEntry) -> StoreResult<()> {
-        self.queue(Write::Archive(entry.clone())).await;
+        self.queue(BatchWrite::Archive(entry.clone())).await;
         Ok(())
     }
 
     async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>> {
         self.inner.archived(aor, limit).await
+    }
+}
+
+#[async_trait]
+impl BatchWriter for CachedStore {
+    async fn write_batch(&self, batch: &[BatchWrite]) -> StoreResult<()> {
+        for w in batch {
+            self.queue(w.clone()).await;
+        }
+        Ok(())
     }
 }
 

@@ -70,10 +70,25 @@ pub trait ArchiveStore: Send + Sync {
     async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>>;
 }
 
-/// Everything a home server needs, as one object.
-pub trait Store: UserStore + BindingStore + OfflineStore + ArchiveStore {}
+/// One write of a batch (see [`BatchWriter`]).
+#[derive(Debug, Clone)]
+pub enum BatchWrite {
+    Bindings(Aor, Vec<Binding>),
+    Expire(u64),
+    Archive(ArchiveEntry),
+}
 
-impl<T: UserStore + BindingStore + OfflineStore + ArchiveStore> Store for T {}
+/// Applies many writes at once, in order, atomically where the backend can (one SQLite
+/// transaction, one Redis pipeline): what a write-behind queue drains into.
+#[async_trait]
+pub trait BatchWriter: Send + Sync {
+    async fn write_batch(&self, batch: &[BatchWrite]) -> StoreResult<()>;
+}
+
+/// Everything a home server needs, as one object.
+pub trait Store: UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter {}
+
+impl<T: UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter> Store for T {}
 
 #[cfg(test)]
 mod battery;

@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use super::{backend, SqliteStore};
 use crate::store::{
-    Aor, ArchiveEntry, ArchiveStore, Binding, BindingStore, OfflineStore, Outcome, StoreResult,
-    StoredMessage,
+    Aor, ArchiveEntry, ArchiveStore, BatchWrite, BatchWriter, Binding, BindingStore, OfflineStore,
+    Outcome, StoreResult, StoredMessage,
 };
 
 const BINDING_COLUMNS: &str = "aor, contact, q, expires_at, call_id, cseq, instance, reg_id, \
@@ -57,42 +57,126 @@ impl BindingStore for SqliteStore {
 
     async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
         let mut tx = self.pool().begin().await.map_err(backend)?;
-        sqlx::query("DELETE FROM bindings WHERE aor = ?")
-            .bind(aor.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        for b in bindings {
-            sqlx::query(&format!(
-                "INSERT INTO bindings ({BINDING_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            ))
-            .bind(aor.as_str())
-            .bind(&b.contact)
-            .bind(b.q.map(i64::from))
-            .bind(i64_of(b.expires_at))
-            .bind(&b.call_id)
-            .bind(i64::from(b.cseq))
-            .bind(&b.instance)
-            .bind(b.reg_id.map(i64::from))
-            .bind(&b.flow.frontend_id)
-            .bind(i64_of(b.flow.connection_id))
-            .bind(i64::from(b.flow.transport))
-            .bind(&b.flow.remote)
-            .bind(&b.user_agent)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
+        replace_in(&mut tx, aor, bindings).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn expire_bindings(&self, now_secs: u64) -> StoreResult<u64> {
-        let r = sqlx::query("DELETE FROM bindings WHERE expires_at <= ?")
-            .bind(i64_of(now_secs))
-            .execute(self.pool())
+        let mut conn = self.pool().acquire().await.map_err(backend)?;
+        expire_in(&mut conn, now_secs).await
+    }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+async fn replace_in(tx: &mut Tx<'_>, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
+    replace_many(tx, &[(aor, bindings)]).await
+}
+
+/// Rows per multi-row statement (SQLite allows 32,766 variables; 13 per binding).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Replaces the binding sets of several AORs with two statements per 500 rows, whatever
+/// the number of AORs: a batch costs a handful of round trips to SQLite's thread.
+async fn replace_many(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding])]) -> StoreResult<()> {
+    for chunk in sets.chunks(ROWS_PER_STATEMENT) {
+        let mut del = sqlx::QueryBuilder::new("DELETE FROM bindings WHERE aor IN (");
+        let mut list = del.separated(", ");
+        for (aor, _) in chunk {
+            list.push_bind(aor.as_str());
+        }
+        del.push(")");
+        del.build().execute(&mut **tx).await.map_err(backend)?;
+    }
+    let rows: Vec<&Binding> = sets.iter().flat_map(|(_, b)| b.iter()).collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut ins = sqlx::QueryBuilder::new(format!("INSERT INTO bindings ({BINDING_COLUMNS}) "));
+        ins.push_values(chunk, |mut row, b| {
+            row.push_bind(b.aor.as_str())
+                .push_bind(&b.contact)
+                .push_bind(b.q.map(i64::from))
+                .push_bind(i64_of(b.expires_at))
+                .push_bind(&b.call_id)
+                .push_bind(i64::from(b.cseq))
+                .push_bind(&b.instance)
+                .push_bind(b.reg_id.map(i64::from))
+                .push_bind(&b.flow.frontend_id)
+                .push_bind(i64_of(b.flow.connection_id))
+                .push_bind(i64::from(b.flow.transport))
+                .push_bind(&b.flow.remote)
+                .push_bind(&b.user_agent);
+        });
+        ins.build().execute(&mut **tx).await.map_err(backend)?;
+    }
+    Ok(())
+}
+
+async fn expire_in(conn: &mut sqlx::SqliteConnection, now_secs: u64) -> StoreResult<u64> {
+    let r = sqlx::query("DELETE FROM bindings WHERE expires_at <= ?")
+        .bind(i64_of(now_secs))
+        .execute(conn)
+        .await
+        .map_err(backend)?;
+    Ok(r.rows_affected())
+}
+
+async fn archive_in(tx: &mut Tx<'_>, e: &ArchiveEntry) -> StoreResult<()> {
+    let id = sqlx::query(
+        "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, outcome)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&e.sender)
+    .bind(e.recipients.join(","))
+    .bind(i64_of(e.at_ms))
+    .bind(&e.call_id)
+    .bind(&e.content_type)
+    .bind(&e.body)
+    .bind(e.outcome.to_db())
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?
+    .last_insert_rowid();
+    for r in &e.recipients {
+        sqlx::query("INSERT INTO archive_recipients (archive_id, recipient) VALUES (?, ?)")
+            .bind(id)
+            .bind(r)
+            .execute(&mut **tx)
             .await
             .map_err(backend)?;
-        Ok(r.rows_affected())
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl BatchWriter for SqliteStore {
+    /// One transaction for the whole batch: one WAL commit instead of one per write.
+    /// The last binding set of each AOR in the batch, then the archive entries in order,
+    /// then expiry with the latest time: equivalent to applying the writes one by one,
+    /// because a binding set never holds bindings already expired when it was written.
+    async fn write_batch(&self, batch: &[BatchWrite]) -> StoreResult<()> {
+        let mut last: std::collections::HashMap<&Aor, &[Binding]> = Default::default();
+        let mut expire = None;
+        for w in batch {
+            match w {
+                BatchWrite::Bindings(aor, b) => {
+                    last.insert(aor, b);
+                }
+                BatchWrite::Expire(now) => expire = expire.max(Some(*now)),
+                BatchWrite::Archive(_) => {}
+            }
+        }
+        let sets: Vec<(&Aor, &[Binding])> = last.into_iter().collect();
+        let mut tx = self.pool().begin().await.map_err(backend)?;
+        replace_many(&mut tx, &sets).await?;
+        for w in batch {
+            if let BatchWrite::Archive(e) = w {
+                archive_in(&mut tx, e).await?;
+            }
+        }
+        if let Some(now) = expire {
+            expire_in(&mut tx, now).await?;
+        }
+        tx.commit().await.map_err(backend)
     }
 }
 
@@ -154,29 +238,7 @@ impl OfflineStore for SqliteStore {
 impl ArchiveStore for SqliteStore {
     async fn archive(&self, e: &ArchiveEntry) -> StoreResult<()> {
         let mut tx = self.pool().begin().await.map_err(backend)?;
-        let id = sqlx::query(
-            "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, outcome)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&e.sender)
-        .bind(e.recipients.join(","))
-        .bind(i64_of(e.at_ms))
-        .bind(&e.call_id)
-        .bind(&e.content_type)
-        .bind(&e.body)
-        .bind(e.outcome.to_db())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?
-        .last_insert_rowid();
-        for r in &e.recipients {
-            sqlx::query("INSERT INTO archive_recipients (archive_id, recipient) VALUES (?, ?)")
-                .bind(id)
-                .bind(r)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
+        archive_in(&mut tx, e).await?;
         tx.commit().await.map_err(backend)
     }
 

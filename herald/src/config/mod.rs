@@ -253,6 +253,16 @@ impl Config {
                 "every listener is off; nothing to serve",
             ));
         }
+        if let Some((cert, key)) = &self.tls_cert {
+            for (setting, path) in [
+                ("HERALD_TLS_CERT (tls_cert)", cert),
+                ("HERALD_TLS_KEY (tls_key)", key),
+            ] {
+                if let Err(e) = std::fs::File::open(path) {
+                    return Err(err(setting, format!("cannot read {}: {e}", path.display())));
+                }
+            }
+        }
         if let Some(a) = &self.advertise {
             if a.parse::<IpAddr>().is_err()
                 && !a

@@ -37,6 +37,13 @@ fn errors_name_the_setting() {
     assert!(e.to_string().contains("max_expires"), "{e}");
     let e = load(&[("HERALD_TLS_CERT", "/x.pem")]).unwrap_err();
     assert_eq!(e.setting, "HERALD_TLS_KEY (tls_key)");
+    let e = load(&[
+        ("HERALD_TLS_CERT", "/nonexistent/c.pem"),
+        ("HERALD_TLS_KEY", "/nonexistent/k.pem"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.setting, "HERALD_TLS_CERT (tls_cert)");
+    assert!(e.problem.contains("/nonexistent/c.pem"), "{e}");
     let e = load(&[("HERALD_NONCE_SECRET", "abc")]).unwrap_err();
     assert!(e.setting.starts_with("HERALD_NONCE_SECRET"));
     let e = load(&[("HERALD_DOMAIN", "bad domain")]).unwrap_err();

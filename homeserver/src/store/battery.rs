@@ -40,13 +40,21 @@ pub(crate) fn binding_for(aor: &Aor, contact: &str, expires_at: u64) -> Binding 
 
 pub(crate) async fn users(s: &dyn Store) {
     let alice = user("alice@example.com");
+    let v0 = s.users_version().await.unwrap();
     s.create_user(&alice).await.unwrap();
+    let v1 = s.users_version().await.unwrap();
+    assert_ne!(v0, v1, "a new user changes the version");
     assert!(matches!(
         s.create_user(&alice).await,
         Err(StoreError::UserExists(_))
     ));
     assert_eq!(s.user(&alice.aor).await.unwrap(), Some(alice.clone()));
     s.set_disabled(&alice.aor, true).await.unwrap();
+    assert_ne!(
+        s.users_version().await.unwrap(),
+        v1,
+        "a change changes the version"
+    );
     assert!(s.user(&alice.aor).await.unwrap().unwrap().disabled);
     let creds = Credentials {
         ha1_md5: None,

@@ -1,8 +1,9 @@
 //! A caching layer over any [`Store`], for the home server's hot path. The engine awaits
 //! store calls in order, so every round trip to the database is time no other request is
 //! served; this layer answers the frequent ones from memory:
-//! - users: cached for a few seconds (a change made with the CLI takes effect within the
-//!   TTL), unknown users too;
+//! - users: cached, unknown users too; the cache is dropped whenever the store's users
+//!   version changes (checked every second), so a change made with the CLI in another
+//!   process applies within a second;
 //! - bindings: this home server is the only writer of its users' bindings, so after the
 //!   first read of an AOR the in-memory copy is authoritative; writes update it at once
 //!   and reach the database through a write-behind task, in order;
@@ -27,19 +28,25 @@ use super::{
     OfflineStore, Store, StoreResult, StoredMessage, User, UserStore,
 };
 
-/// How long a user record is trusted.
-const USER_TTL: Duration = Duration::from_secs(5);
+/// How long a user record is trusted at most; changes are normally noticed sooner, by
+/// the users version (see [`UserStore::users_version`]), checked every second.
+const USER_TTL: Duration = Duration::from_secs(300);
+/// How often the users version is read.
+const VERSION_POLL: Duration = Duration::from_secs(1);
 /// Above this many cached users the cache starts over (a bound, not a policy).
 const MAX_CACHED_USERS: usize = 200_000;
 /// Writes waiting for the database before callers wait for room.
 const WRITE_QUEUE: usize = 65_536;
+
+/// Users (or their absence) by address, with when they were read.
+type UserCache = HashMap<Aor, (Option<User>, Instant)>;
 
 /// Most writes applied in one batch.
 const BATCH: usize = 512;
 
 pub struct CachedStore {
     inner: Arc<dyn Store>,
-    users: Mutex<HashMap<Aor, (Option<User>, Instant)>>,
+    users: Arc<Mutex<UserCache>>,
     bindings: Mutex<HashMap<Aor, Vec<Binding>>>,
     writes: mpsc::Sender<BatchWrite>,
 }
@@ -50,9 +57,11 @@ impl CachedStore {
     pub fn new(inner: Arc<dyn Store>) -> (CachedStore, tokio::task::JoinHandle<()>) {
         let (writes, rx) = mpsc::channel(WRITE_QUEUE);
         let writer = tokio::spawn(write_behind(inner.clone(), rx));
+        let users = Arc::new(Mutex::new(HashMap::new()));
+        tokio::spawn(watch_users(Arc::downgrade(&users), inner.clone()));
         let store = CachedStore {
             inner,
-            users: Mutex::new(HashMap::new()),
+            users,
             bindings: Mutex::new(HashMap::new()),
             writes,
         };
@@ -72,6 +81,27 @@ impl CachedStore {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Drops the user cache when the users version moves; ends with the cache.
+async fn watch_users(
+    users: std::sync::Weak<Mutex<UserCache>>,
+    store: Arc<dyn Store>,
+) {
+    let mut seen = store.users_version().await.ok();
+    let mut tick = tokio::time::interval(VERSION_POLL);
+    loop {
+        tick.tick().await;
+        let Some(users) = users.upgrade() else { return };
+        match store.users_version().await {
+            Ok(v) if Some(v) != seen => {
+                lock(&users).clear();
+                seen = Some(v);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading the users version failed"),
+        }
+    }
 }
 
 /// Drains the queue in batches: whatever has accumulated while the previous batch was
@@ -127,6 +157,10 @@ impl UserStore for CachedStore {
     async fn set_credentials(&self, aor: &Aor, creds: &Credentials) -> StoreResult<()> {
         self.forget_user(aor);
         self.inner.set_credentials(aor, creds).await
+    }
+
+    async fn users_version(&self) -> StoreResult<u64> {
+        self.inner.users_version().await
     }
 }
 
@@ -244,7 +278,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn users_are_cached_for_a_while_and_changes_through_it_apply_at_once() {
+    async fn users_are_cached_until_the_users_version_moves() {
         let dir = tempfile::tempdir().unwrap();
         let inner: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&dir.path().join("h.db")).await.unwrap());
@@ -262,8 +296,11 @@ mod tests {
         assert_eq!(
             cache.user(&aor).await.unwrap(),
             None,
-            "negative entry still fresh"
+            "negative entry still cached"
         );
+        // A change by another process is noticed through the users version.
+        tokio::time::sleep(VERSION_POLL * 2).await;
+        assert_eq!(cache.user(&aor).await.unwrap(), Some(u));
         cache.set_disabled(&aor, true).await.unwrap();
         assert!(cache.user(&aor).await.unwrap().unwrap().disabled);
     }

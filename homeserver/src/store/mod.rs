@@ -38,6 +38,9 @@ pub trait UserStore: Send + Sync {
     async fn remove_user(&self, aor: &Aor) -> StoreResult<()>;
     async fn set_disabled(&self, aor: &Aor, disabled: bool) -> StoreResult<()>;
     async fn set_credentials(&self, aor: &Aor, creds: &Credentials) -> StoreResult<()>;
+    /// A number that changes whenever any user changes (by any process): caches compare
+    /// it to know when to drop what they hold.
+    async fn users_version(&self) -> StoreResult<u64>;
 }
 
 /// Registrations (RFC 3261 §10): the contacts of each address-of-record.

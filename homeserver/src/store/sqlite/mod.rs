@@ -155,6 +155,20 @@ impl UserStore for SqliteStore {
             .rows_affected();
         one_user(aor, n)
     }
+
+    async fn users_version(&self) -> StoreResult<u64> {
+        self.read_users_version().await
+    }
+}
+
+impl SqliteStore {
+    async fn read_users_version(&self) -> StoreResult<u64> {
+        let v: i64 = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'users_version'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(u64::try_from(v).unwrap_or(0))
+    }
 }
 
 /// An update that touched no row named a user who does not exist.

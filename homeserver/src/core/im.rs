@@ -88,11 +88,10 @@ impl Core {
             body: req.body.to_vec(),
             received_at_ms: now_ms(),
         };
-        match self.store.store_message(&msg).await {
+        let record = self.archive_entry(&req, sender.as_ref(), Outcome::Stored);
+        match self.store.store_message(&msg, &record).await {
             Ok(id) => {
                 tracing::info!(to = %recipient, id, "MESSAGE stored for offline delivery");
-                self.archive_message(&req, sender.as_ref(), Outcome::Stored)
-                    .await;
                 self.reply(&at, reply::to(&req, StatusCode::ACCEPTED, &cfg))
                     .await;
             }
@@ -106,6 +105,14 @@ impl Core {
         sender: Option<&Aor>,
         outcome: Outcome,
     ) {
+        let entry = self.archive_entry(req, sender, outcome);
+        if let Err(e) = self.store.archive(&entry).await {
+            tracing::error!(error = %e, "archive write failed");
+        }
+    }
+
+    /// The archive record of a MESSAGE: sender, recipient, time, type, body, outcome.
+    fn archive_entry(&self, req: &Request, sender: Option<&Aor>, outcome: Outcome) -> ArchiveEntry {
         let recipient = match req.parse_uri() {
             Ok(u) => self
                 .local_aor(&u)
@@ -119,7 +126,7 @@ impl Core {
             },
             Aor::to_string,
         );
-        let entry = ArchiveEntry {
+        ArchiveEntry {
             sender,
             recipients: vec![recipient],
             at_ms: now_ms(),
@@ -127,9 +134,6 @@ impl Core {
             content_type: content_type(req),
             body: req.body.to_vec(),
             outcome,
-        };
-        if let Err(e) = self.store.archive(&entry).await {
-            tracing::error!(error = %e, "archive write failed");
         }
     }
 

@@ -113,13 +113,29 @@ pub(crate) async fn offline(s: &dyn Store) {
             body: vec![b'0' + i, 0, 0xff],
             received_at_ms: 1000 + u64::from(i),
         };
-        ids.push(s.store_message(&m).await.unwrap());
+        let record = ArchiveEntry {
+            sender: "alice@example.com".into(),
+            recipients: vec![aor.to_string()],
+            at_ms: 1000 + u64::from(i),
+            call_id: format!("off{i}"),
+            content_type: "text/plain".into(),
+            body: m.body.clone(),
+            outcome: Outcome::Stored,
+        };
+        ids.push(s.store_message(&m, &record).await.unwrap());
     }
     let pending = s.pending(&aor).await.unwrap();
     assert_eq!(pending.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
     assert_eq!(pending[2].body, vec![b'2', 0, 0xff]);
     s.remove_message(ids[0]).await.unwrap();
     assert_eq!(s.pending(&aor).await.unwrap().len(), 2);
+    let archived = s.archived(&aor, 10).await.unwrap();
+    assert_eq!(
+        archived.len(),
+        3,
+        "each stored message has its archive record"
+    );
+    assert!(archived.iter().all(|e| e.outcome == Outcome::Stored));
 }
 
 pub(crate) async fn batches(s: &dyn Store) {

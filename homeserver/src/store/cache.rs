@@ -218,8 +218,8 @@ impl BindingStore for CachedStore {
 
 #[async_trait]
 impl OfflineStore for CachedStore {
-    async fn store_message(&self, msg: &StoredMessage) -> StoreResult<i64> {
-        self.inner.store_message(msg).await
+    async fn store_message(&self, msg: &StoredMessage, archive: &ArchiveEntry) -> StoreResult<i64> {
+        self.inner.store_message(msg, archive).await
     }
 
     async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>> {

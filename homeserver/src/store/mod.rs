@@ -57,8 +57,9 @@ pub trait BindingStore: Send + Sync {
 /// Messages held for recipients with no registered device (RFC 3428 offline storage).
 #[async_trait]
 pub trait OfflineStore: Send + Sync {
-    /// Stores a message durably; returns its id. Ids grow in arrival order.
-    async fn store_message(&self, msg: &StoredMessage) -> StoreResult<i64>;
+    /// Stores a message durably together with its archive record (both or neither);
+    /// returns its id. Ids grow in arrival order.
+    async fn store_message(&self, msg: &StoredMessage, archive: &ArchiveEntry) -> StoreResult<i64>;
     /// The messages waiting for `aor`, oldest first.
     async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>>;
     /// Removes a message once a device answered 2xx.

@@ -182,7 +182,8 @@ impl BatchWriter for SqliteStore {
 
 #[async_trait]
 impl OfflineStore for SqliteStore {
-    async fn store_message(&self, m: &StoredMessage) -> StoreResult<i64> {
+    async fn store_message(&self, m: &StoredMessage, archive: &ArchiveEntry) -> StoreResult<i64> {
+        let mut tx = self.pool().begin().await.map_err(backend)?;
         let r = sqlx::query(
             "INSERT INTO offline_messages (recipient, sender_from, content_type, body, received_at)
              VALUES (?, ?, ?, ?, ?)",
@@ -192,9 +193,11 @@ impl OfflineStore for SqliteStore {
         .bind(&m.content_type)
         .bind(&m.body)
         .bind(i64_of(m.received_at_ms))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        archive_in(&mut tx, archive).await?;
+        tx.commit().await.map_err(backend)?;
         Ok(r.last_insert_rowid())
     }
 

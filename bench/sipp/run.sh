@@ -83,10 +83,22 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
 HZ=$(getconf CLK_TCK)
 
+# Waits until the server idles (at most 60 s): an overloaded step leaves retransmissions
+# and open transactions behind that would otherwise be counted in the next step.
+settle() {
+  local a b quiet=0
+  for _ in $(seq 60); do
+    a=$(cpu_ticks); sleep 1; b=$(cpu_ticks)
+    if ((b - a <= HZ / 20)); then quiet=$((quiet + 1)); else quiet=0; fi
+    if ((quiet >= 3)); then return; fi
+  done
+}
+
 # step NAME SCENARIO CSV RATE: runs one step, prints a row, returns 0 when all calls passed.
 step() {
   local name=$1 scenario=$2 csv=$3 rate=$4
-  local calls=$((rate * SECS)) dir=$WORKDIR/$name-$rate
+  local calls=$((rate * SECS)) dir=$WORKDIR/$name-$rate-$RANDOM
+  settle
   mkdir -p "$dir"
   local t0; t0=$(cpu_ticks)
   local rc=0

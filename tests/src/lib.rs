@@ -202,6 +202,25 @@ impl Server {
         );
     }
 
+    /// The user's archive as JSON lines, once it holds at least `n` entries (archive
+    /// records are written behind, within milliseconds); whatever is there after 3 s.
+    pub fn archive(&self, user: &str, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            let out = self.cli(&["archive", user]);
+            assert!(out.status.success(), "herald archive failed");
+            let lines: Vec<String> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            if lines.len() >= n || std::time::Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Kills the process at once (no graceful shutdown): what is stored must survive this.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -107,7 +107,7 @@ fn two_baresip_clients_register_and_exchange_a_message() {
         bob_trace.contains("\nMESSAGE sip:bob") && bob_trace.contains("<sip:alice@example.com>"),
         "{bob_trace}"
     );
-    let archive = String::from_utf8(s.cli(&["archive", "alice"]).stdout).unwrap();
+    let archive = s.archive("alice", 1).join("\n");
     assert!(
         archive.contains("\"outcome\":\"delivered:200\"")
             && archive.contains("hello bob from baresip"),

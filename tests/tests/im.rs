@@ -14,17 +14,6 @@ fn server(dir: &std::path::Path) -> Server {
     s
 }
 
-/// Archived entries of a user, as JSON lines.
-fn archive(s: &Server, user: &str) -> Vec<String> {
-    let out = s.cli(&["archive", user]);
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn udp_sender_to_tcp_device() {
     let dir = herald_tests::test_dir("im");
@@ -58,7 +47,7 @@ fn udp_sender_to_tcp_device() {
     let bob = bob.wait();
     bob.assert_ok("bob receives over TCP");
     assert!(bob.messages.contains("Hello from Herald test"));
-    let a = archive(&s, "alice");
+    let a = s.archive("alice", 1);
     assert_eq!(a.len(), 1, "{a:?}");
     assert!(
         a[0].contains("\"outcome\":\"delivered:200\"") && a[0].contains("bob@example.com"),
@@ -150,7 +139,7 @@ fn unknown_recipient_oversized_body_and_impersonation_are_refused() {
     assert_eq!(mallory.message(DOMAIN, "bob", "alice", "hi"), 403);
     let mut ghost = WsDevice::connect(s.addr("ws"), "ghost", "pw");
     assert_eq!(ghost.message(DOMAIN, "bob", "ghost", "hi"), 403);
-    let a = archive(&s, "alice");
+    let a = s.archive("alice", 2);
     let outcomes: Vec<_> = a
         .iter()
         .map(|l| {

@@ -205,15 +205,19 @@ async fn set_disabled(store: &dyn Store, aor: Aor, disabled: bool) -> anyhow::Re
     Ok(())
 }
 
-fn read_password(given: Option<String>, stdin: bool) -> anyhow::Result<Option<String>> {
+/// The password given, or read from standard input, or a generated one (`true`: print it).
+fn read_password(given: Option<String>, stdin: bool) -> anyhow::Result<(String, bool)> {
     if stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         let p = line.trim_end_matches(['\r', '\n']).to_owned();
         anyhow::ensure!(!p.is_empty(), "empty password on standard input");
-        return Ok(Some(p));
+        return Ok((p, false));
     }
-    Ok(given)
+    Ok(match given {
+        Some(p) => (p, false),
+        None => (users::random_password(), true),
+    })
 }
 
 async fn user(cfg: Config, cmd: UserCommand) -> anyhow::Result<()> {
@@ -230,10 +234,7 @@ async fn user(cfg: Config, cmd: UserCommand) -> anyhow::Result<()> {
             password_stdin,
         } => {
             let aor = addr(&address)?;
-            let (password, generated) = match read_password(password, password_stdin)? {
-                Some(p) => (p, false),
-                None => (users::random_password(), true),
-            };
+            let (password, generated) = read_password(password, password_stdin)?;
             users::add(
                 store.as_ref(),
                 aor.clone(),
@@ -281,10 +282,7 @@ async fn user(cfg: Config, cmd: UserCommand) -> anyhow::Result<()> {
             password_stdin,
         } => {
             let aor = addr(&address)?;
-            let (password, generated) = match read_password(password, password_stdin)? {
-                Some(p) => (p, false),
-                None => (users::random_password(), true),
-            };
+            let (password, generated) = read_password(password, password_stdin)?;
             let creds = users::credentials(&aor, &domain, &password);
             store
                 .set_credentials(&aor, &creds)

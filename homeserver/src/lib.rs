@@ -13,5 +13,6 @@ pub mod flow;
 pub mod registrar;
 pub mod reply;
 pub mod store;
+pub mod via;
 
 pub use crate::core::HomeServer;

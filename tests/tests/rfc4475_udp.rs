@@ -196,7 +196,7 @@ fn every_torture_message_gets_the_manifest_answer() {
     assert_eq!(seen, 49, "manifest rows");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Still answering: OPTIONS to the server itself.
-    let ping = "OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKping1\r\n\
+    let ping = "OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.99:5060;rport;branch=z9hG4bKping1\r\n\
                 Max-Forwards: 70\r\nFrom: <sip:probe@example.com>;tag=p\r\nTo: <sip:example.com>\r\n\
                 Call-ID: ping-after-torture\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
     let r =

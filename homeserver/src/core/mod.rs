@@ -172,7 +172,10 @@ impl Core {
             Err(e) => {
                 tracing::info!(error = %e, remote = %flow.remote, "unparsable message from the front end dropped")
             }
-            Ok(Message::Request(req)) if is_request => {
+            Ok(Message::Request(mut req)) if is_request => {
+                if let Ok(source) = flow.remote.parse() {
+                    crate::via::mark_source(&mut req, source);
+                }
                 let reliable = flow::reliable(&flow);
                 match self
                     .txl

@@ -128,7 +128,9 @@ fn main() -> ExitCode {
 
 fn init_logging() {
     use tracing_subscriber::{fmt, EnvFilter};
-    let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("HERALD_LOG")
+        // rustls warns at every TLS client that sends an IP address as SNI: noise.
+        .unwrap_or_else(|_| EnvFilter::new("info,rustls=error"));
     let json = std::env::var("HERALD_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {

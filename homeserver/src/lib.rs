@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 mod core;
 pub mod flow;
+pub mod presence;
 pub mod registrar;
 pub mod reply;
 pub mod store;

@@ -195,6 +195,44 @@ impl WsDevice {
         self.response().status.as_u16()
     }
 
+    /// Plays a phone that rings and is never answered: 180 to the INVITE, then — when the
+    /// CANCEL comes — 200 to the CANCEL and 487 to the INVITE; returns whether the ACK
+    /// for the 487 arrived.
+    pub fn ring_until_cancelled(&mut self, timeout: Duration) -> bool {
+        let Some(invite) = self.next_request("INVITE", timeout) else {
+            return false;
+        };
+        self.answer(&invite, 180, "ringing");
+        let Some(cancel) = self.next_request("CANCEL", timeout) else {
+            return false;
+        };
+        self.answer(&cancel, 200, "ringing");
+        self.answer(&invite, 487, "ringing");
+        self.next_request("ACK", timeout).is_some()
+    }
+
+    fn next_request(&mut self, method: &str, timeout: Duration) -> Option<Request> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(Message::Request(req)) = self.recv(Duration::from_millis(500)) {
+                if req.method.as_str() == method {
+                    return Some(req);
+                }
+            }
+        }
+        None
+    }
+
+    fn answer(&mut self, req: &Request, status: u16, tag: &str) {
+        let code = herald_sip::StatusCode::new(status).unwrap();
+        let mut r = Response::to_request(req, code);
+        let to = r.headers.get(&HeaderName::To).unwrap().to_owned();
+        if !to.contains(";tag=") {
+            r.headers.set(HeaderName::To, format!("{to};tag={tag}"));
+        }
+        self.send(String::from_utf8(r.to_bytes().to_vec()).unwrap());
+    }
+
     /// Waits for a request of `method`, answers it 200, and returns it.
     pub fn answer_next(&mut self, method: &str, timeout: Duration) -> Option<Request> {
         let deadline = Instant::now() + timeout;

@@ -118,3 +118,25 @@ fn two_phones_ring_the_first_to_answer_wins_the_other_is_cancelled() {
         ringing.messages
     );
 }
+
+#[test]
+fn the_caller_cancels_before_an_answer() {
+    let dir = test_dir("cancel");
+    let s = Server::start(dir.path(), &[]);
+    s.add_user("alice", "alice-pw");
+    s.add_user("bob", "bob-pw");
+    let mut bob = herald_tests::ws::WsDevice::connect(s.addr("ws"), "bob", "bob-pw");
+    assert_eq!(bob.register(DOMAIN), 200);
+    let alice_auth = auth_field("alice", "alice-pw");
+    let caller = Sipp::new(dir.path(), "alice", "invite_cancel_uac.xml")
+        .to(s.addr("udp"))
+        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
+        .spawn();
+    assert!(
+        bob.ring_until_cancelled(std::time::Duration::from_secs(15)),
+        "bob's phone did not see INVITE, CANCEL and the ACK of its 487"
+    );
+    caller
+        .wait()
+        .assert_ok("alice cancels: 200 to the CANCEL, 487 to the INVITE");
+}

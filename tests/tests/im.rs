@@ -154,3 +154,43 @@ fn unknown_recipient_oversized_body_and_impersonation_are_refused() {
         .collect();
     assert_eq!(outcomes, ["refused:413", "refused:404"], "{a:?}");
 }
+
+#[test]
+fn message_forks_to_every_device_and_the_first_200_answers() {
+    let dir = herald_tests::test_dir("im-fork");
+    let s = server(dir.path());
+    let bob_auth = auth_field("bob", "bob-pw");
+    let mut devices = Vec::new();
+    for name in ["bob-desk", "bob-mobile"] {
+        let port = free_port();
+        devices.push(
+            Sipp {
+                port,
+                ..Sipp::new(dir.path(), name, "message_uas.xml")
+            }
+            .spawn()
+            .settle(),
+        );
+        let contact = format!("127.0.0.1:{port}");
+        Sipp::new(dir.path(), &format!("{name}-reg"), "register.xml")
+            .to(s.addr("udp"))
+            .fields(&["bob", DOMAIN, &bob_auth, &contact])
+            .run()
+            .assert_ok("bob registers a device");
+    }
+    let alice_auth = auth_field("alice", "alice-pw");
+    let alice = Sipp::new(dir.path(), "alice", "message_uac.xml")
+        .to(s.addr("udp"))
+        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
+        .run();
+    alice.assert_ok("alice sends");
+    assert_eq!(
+        alice.messages.matches("SIP/2.0 200 OK").count(),
+        1,
+        "one answer: {}",
+        alice.messages
+    );
+    for d in devices {
+        d.wait().assert_ok("every device receives the MESSAGE");
+    }
+}

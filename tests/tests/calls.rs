@@ -140,3 +140,40 @@ fn the_caller_cancels_before_an_answer() {
         .wait()
         .assert_ok("alice cancels: 200 to the CANCEL, 487 to the INVITE");
 }
+
+#[test]
+fn a_forged_route_does_not_make_the_server_a_relay() {
+    use std::net::UdpSocket;
+    let dir = test_dir("forged-route");
+    let s = Server::start(dir.path(), &[]);
+    let victim = UdpSocket::bind("127.0.0.1:0").unwrap();
+    victim
+        .set_read_timeout(Some(std::time::Duration::from_millis(1500)))
+        .unwrap();
+    let v = victim.local_addr().unwrap().port();
+    let server = s.addr("udp");
+    let attacker = UdpSocket::bind("127.0.0.1:0").unwrap();
+    attacker
+        .set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    // Flow tokens in the shape the server writes, but not signed by it.
+    let bye = format!(
+        "BYE sip:someone@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKforged\r\n\
+         Route: <sip:herald@{server};lr;hfa=fe1~0~1~127.0.0.1%3A9;hfb=fe1~0~1~127.0.0.1%3A{v};hfs=000000000000000000000000>\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>;tag=2\r\n\
+         Call-ID: forged-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+    );
+    attacker.send_to(bye.as_bytes(), server).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = attacker
+        .recv(&mut buf)
+        .expect("an answer to the forged BYE");
+    let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(answer.starts_with("SIP/2.0 403"), "{answer}");
+    if let Ok(n) = victim.recv(&mut buf) {
+        panic!(
+            "the server relayed to the victim:\n{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+    }
+}

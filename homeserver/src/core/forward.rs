@@ -42,13 +42,31 @@ impl Core {
 
     fn record_route_entry(&self, facing: &FlowRef, a: &FlowRef, b: &FlowRef) -> String {
         let t = flow::transport(facing);
+        let (ta, tb) = (flow::encode(a), flow::encode(b));
         format!(
-            "<sip:herald@{};transport={};lr;hfa={};hfb={}>",
+            "<sip:herald@{};transport={};lr;hfa={ta};hfb={tb};hfs={}>",
             self.advertised(t),
             flow::token(t).to_ascii_lowercase(),
-            flow::encode(a),
-            flow::encode(b)
+            self.route_mac(&ta, &tb)
         )
+    }
+
+    /// A MAC over the two flow tokens: a Route naming flows is only honoured if this
+    /// server (or its pool, sharing the secret) wrote it; otherwise anyone could make the
+    /// server send requests to any address (an open relay).
+    fn route_mac(&self, a: &str, b: &str) -> String {
+        use hmac::Mac;
+        let Ok(mut m) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.cfg.nonce_secret) else {
+            return String::new();
+        };
+        m.update(b"herald-route\0");
+        m.update(a.as_bytes());
+        m.update(b"\0");
+        m.update(b.as_bytes());
+        m.finalize().into_bytes()[..12]
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
     }
 
     /// The copy of `orig` to send to `target` down `to_flow`. `rr`: the caller's flow, when
@@ -112,8 +130,17 @@ impl Core {
         if u.user != Some("herald") {
             return None;
         }
-        let a = flow::decode(u.param("hfa")??)?;
-        let b = flow::decode(u.param("hfb")??)?;
+        let (ta, tb) = (u.param("hfa")??, u.param("hfb")??);
+        let mac = u.param("hfs")??;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            mac.as_bytes(),
+            self.route_mac(ta, tb).as_bytes(),
+        )) {
+            tracing::info!("Route with flow tokens this server did not sign ignored");
+            return None;
+        }
+        let a = flow::decode(ta)?;
+        let b = flow::decode(tb)?;
         Some(OurRoute { a, b })
     }
 }

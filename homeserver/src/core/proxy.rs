@@ -74,9 +74,10 @@ impl Core {
             Some(stx) if self.cancel_fork(stx) => StatusCode::OK,
             Some(stx) => {
                 // Not forked (answered already or never proxied): end it with 487.
-                let mut fake = req.clone();
-                fake.method = Method::Invite;
-                let r = reply::to(&fake, StatusCode::REQUEST_TERMINATED, &cfg);
+                // The 487 answers the INVITE: same headers as the CANCEL but its CSeq method.
+                let mut r = reply::to(&req, StatusCode::REQUEST_TERMINATED, &cfg);
+                let seq = req.headers.cseq().map(|c| c.seq).unwrap_or(0);
+                r.headers.set(HeaderName::CSeq, format!("{seq} INVITE"));
                 let _ = self.txl.respond(stx, r, Instant::now());
                 StatusCode::OK
             }

@@ -34,7 +34,7 @@ pub async fn run(
         )
     })?;
     let sqlite = SqliteStore::open(&cfg.database()).await?;
-    let (store, writer) = CachedStore::new(Arc::new(sqlite));
+    let (store, writer) = CachedStore::new(Arc::new(sqlite)).await?;
     let listeners = Listeners::bind(frontend_config(&cfg)).await?;
     let bound = listeners.bound().clone();
     let host = advertise_host(&cfg, &bound);

@@ -56,18 +56,22 @@ pub struct CachedStore {
 impl CachedStore {
     /// Wraps `inner`; the returned task ends once the store is dropped and every queued
     /// write has been applied.
-    pub fn new(inner: Arc<dyn Store>) -> (CachedStore, tokio::task::JoinHandle<()>) {
+    pub async fn new(
+        inner: Arc<dyn Store>,
+    ) -> StoreResult<(CachedStore, tokio::task::JoinHandle<()>)> {
+        // Read before anything is cached, so that no later change can be missed.
+        let version = inner.users_version().await?;
         let (writes, rx) = mpsc::channel(WRITE_QUEUE);
         let writer = tokio::spawn(write_behind(inner.clone(), rx));
         let users = Arc::new(Mutex::new(HashMap::new()));
-        tokio::spawn(watch_users(Arc::downgrade(&users), inner.clone()));
+        tokio::spawn(watch_users(Arc::downgrade(&users), inner.clone(), version));
         let store = CachedStore {
             inner,
             users,
             bindings: Mutex::new(HashMap::new()),
             writes,
         };
-        (store, writer)
+        Ok((store, writer))
     }
 
     async fn queue(&self, w: BatchWrite) {
@@ -86,8 +90,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Drops the user cache when the users version moves; ends with the cache.
-async fn watch_users(users: std::sync::Weak<Mutex<UserCache>>, store: Arc<dyn Store>) {
-    let mut seen = store.users_version().await.ok();
+async fn watch_users(
+    users: std::sync::Weak<Mutex<UserCache>>,
+    store: Arc<dyn Store>,
+    version: u64,
+) {
+    let mut seen = Some(version);
     let mut tick = tokio::time::interval(VERSION_POLL);
     loop {
         tick.tick().await;
@@ -263,7 +271,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
         let inner: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
-        let (cache, writer) = CachedStore::new(inner.clone());
+        let (cache, writer) = CachedStore::new(inner.clone()).await.unwrap();
         super::super::battery::users(&cache).await;
         super::super::battery::bindings(&cache).await;
         let aor = Aor::parse("zoe@example.com").unwrap();
@@ -292,7 +300,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let inner: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&dir.path().join("h.db")).await.unwrap());
-        let (cache, _w) = CachedStore::new(inner.clone());
+        let (cache, _w) = CachedStore::new(inner.clone()).await.unwrap();
         let aor = Aor::parse("yan@example.com").unwrap();
         assert_eq!(cache.user(&aor).await.unwrap(), None);
         let u = User {

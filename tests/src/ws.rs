@@ -19,6 +19,15 @@ pub struct WsDevice {
     call_id: String,
 }
 
+/// A number no other request of this test process uses (branches and Call-IDs must be
+/// unique across devices, or the server rightly takes one device's request for another's
+/// retransmission).
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    u64::from(std::process::id()) * 1_000_000 + NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Opens a WebSocket with the `sip` subprotocol and the given Origin; the server's
 /// refusal comes back as the error.
 pub fn connect(
@@ -49,7 +58,7 @@ impl WsDevice {
             user: user.to_owned(),
             password: password.to_owned(),
             cseq: 0,
-            call_id: format!("ws-{}-{}", user, std::process::id()),
+            call_id: format!("ws-{}-{}", user, unique()),
         }
     }
 
@@ -102,7 +111,7 @@ impl WsDevice {
              Max-Forwards: 70\r\nFrom: <sip:{u}@{domain}>;tag=ws{c}\r\nTo: <sip:{u}@{domain}>\r\n\
              Call-ID: {cid}\r\nCSeq: {c} REGISTER\r\nContact: <sip:{u}@df7jal23ls0d.invalid;transport=ws>\r\n\
              Expires: 600\r\n",
-            self.cseq,
+            unique(),
             u = self.user,
             c = self.cseq,
             cid = self.call_id
@@ -172,7 +181,7 @@ impl WsDevice {
                  Max-Forwards: 70\r\nFrom: <sip:{from_user}@{domain}>;tag=wsm{n}\r\nTo: <{uri}>\r\n\
                  Call-ID: wsm-{n}\r\nCSeq: {cseq} {method}\r\nContent-Type: text/plain\r\n\
                  Contact: <sip:{from_user}@df7jal23ls0d.invalid;transport=ws>\r\n",
-                n = std::process::id() as u64 * 1000 + u64::from(cseq),
+                n = unique(),
             );
             if let Some(a) = auth {
                 s.push_str(&format!("Proxy-Authorization: {a}\r\n"));

@@ -48,12 +48,13 @@ fn connections_per_address_are_capped() {
     std::thread::sleep(Duration::from_millis(200));
     let mut third = connect(&s);
     let mut buf = [0u8; 8];
-    // The third is closed at once; the first still answers keep-alives.
-    assert_eq!(
-        third.read(&mut buf).unwrap_or(0),
-        0,
-        "third connection not closed"
-    );
+    // The third is closed at once (a read reaches the end of the stream instead of
+    // timing out); the first still answers keep-alives.
+    match third.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("third connection not closed: {other:?}"),
+    }
     first.write_all(b"\r\n\r\n").unwrap();
     assert_eq!(first.read(&mut buf).unwrap(), 2);
     assert!(s
@@ -73,11 +74,12 @@ fn unframeable_stream_is_closed() {
     .unwrap();
     c.write_all(&ncl).unwrap();
     let mut all = Vec::new();
-    let _ = c.read_to_end(&mut all);
-    // Closed (read_to_end returned): a negative Content-Length leaves no way to find the
-    // next message.
+    // Closed: read_to_end reaches the end of the stream instead of timing out, because a
+    // negative Content-Length leaves no way to find the next message.
+    let closed = c.read_to_end(&mut all);
     assert!(
-        all.is_empty() || String::from_utf8_lossy(&all).starts_with("SIP/2.0 400"),
-        "{all:?}"
+        closed.is_ok()
+            || matches!(&closed, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "connection left open: {closed:?}"
     );
 }

@@ -107,6 +107,18 @@ fn two_baresip_clients_register_and_exchange_a_message() {
         bob_trace.contains("\nMESSAGE sip:bob") && bob_trace.contains("<sip:alice@example.com>"),
         "{bob_trace}"
     );
+    // alice's outbound-proxy Route names the server: removed before forwarding (§16.4).
+    let message = bob_trace.split("\nMESSAGE sip:bob").nth(1).unwrap_or("");
+    let headers: Vec<&str> = message
+        .lines()
+        .take_while(|l| !l.trim_end_matches('\r').is_empty())
+        .collect();
+    assert!(
+        !headers
+            .iter()
+            .any(|h| h.to_ascii_lowercase().starts_with("route:")),
+        "our own Route was forwarded: {headers:?}"
+    );
     let archive = s.archive("alice", 1).join("\n");
     assert!(
         archive.contains("\"outcome\":\"delivered:200\"")

@@ -67,6 +67,8 @@ impl Core {
         if let Some(route) = self.our_route(&req) {
             return self.route_in_dialog(at, req, flow, route).await;
         }
+        let mut req = req;
+        self.pop_self_routes(&mut req);
         let host = match req.parse_uri() {
             Ok(Uri::Sip(u)) => u.host.to_string(),
             _ => String::new(),

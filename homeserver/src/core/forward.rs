@@ -145,6 +145,40 @@ impl Core {
     }
 }
 
+impl Core {
+    /// RFC 3261 §16.4: a top Route naming this server (a client's outbound-proxy setting,
+    /// such as `Route: <sip:server;lr>`) is removed before the request is processed, so it
+    /// is not sent on to the callee.
+    pub(super) fn pop_self_routes(&self, req: &mut Request) {
+        loop {
+            let ours = req
+                .headers
+                .addr_list(&HeaderName::Route, "Route")
+                .ok()
+                .and_then(|r| r.into_iter().next())
+                .is_some_and(|na| match &na.uri {
+                    herald_sip::Uri::Sip(u) => {
+                        let tls = u.scheme == herald_sip::uri::Scheme::Sips
+                            || u.param("transport")
+                                .flatten()
+                                .is_some_and(|t| t.eq_ignore_ascii_case("tls"));
+                        let port = u.port.unwrap_or(if tls { 5061 } else { 5060 });
+                        self.cfg.is_local(&u.host.to_string())
+                            && self.cfg.advertise.values().any(|a| {
+                                a.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok())
+                                    == Some(port)
+                            })
+                    }
+                    _ => false,
+                });
+            if !ours {
+                return;
+            }
+            req.headers.remove_first_value(&HeaderName::Route);
+        }
+    }
+}
+
 /// Removes our entries from the top of the Route set (one, or two after double
 /// Record-Route).
 pub(super) fn pop_our_routes(req: &mut Request) {

@@ -1,5 +1,6 @@
-//! Presence (the presence issue builds on this): presence documents and the composition
-//! policy so far; PUBLISH and SUBSCRIBE/NOTIFY come next.
+//! Presence (the presence issue builds on this): presence documents, the composition
+//! policy and the PUBLISH rules so far, not wired; SUBSCRIBE/NOTIFY come next.
 
 pub mod compose;
 pub mod pidf;
+pub mod publish;

@@ -221,6 +221,17 @@ impl Server {
         }
     }
 
+    /// Registers `user` over UDP with `register.xml` (digest included), with `contact`
+    /// (`host:port`) as the device's address; panics with sipp's traces if it fails.
+    pub fn register(&self, dir: &Path, name: &str, user: &str, password: &str, contact: &str) {
+        let auth = auth_field(user, password);
+        sipp::Sipp::new(dir, name, "register.xml")
+            .to(self.addr("udp"))
+            .fields(&[user, DOMAIN, &auth, contact])
+            .run()
+            .assert_ok(&format!("{user} registers {contact}"));
+    }
+
     /// Kills the process at once (no graceful shutdown): what is stored must survive this.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

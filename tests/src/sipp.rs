@@ -126,6 +126,12 @@ impl Sipp {
         Running { child, sipp: self }
     }
 
+    /// Starts a listening device (no remote) and returns it with its loopback address.
+    pub fn listen(self) -> (Running, String) {
+        let contact = format!("127.0.0.1:{}", self.port);
+        (self.spawn().settle(), contact)
+    }
+
     pub fn run(self) -> Outcome {
         self.spawn().wait()
     }

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use herald_tests::{auth_field, free_port, sipp::Sipp, test_dir, Server, DOMAIN};
+use herald_tests::{auth_field, sipp::Sipp, test_dir, Server, DOMAIN};
 
 #[test]
 fn invite_200_ack_bye_through_the_server() {
@@ -12,20 +12,8 @@ fn invite_200_ack_bye_through_the_server() {
     let s = Server::start(dir.path(), &[]);
     s.add_user("alice", "alice-pw");
     s.add_user("bob", "bob-pw");
-    let phone = free_port();
-    let callee = Sipp {
-        port: phone,
-        ..Sipp::new(dir.path(), "bob-phone", "invite_uas.xml")
-    }
-    .spawn()
-    .settle();
-    let bob_auth = auth_field("bob", "bob-pw");
-    let contact = format!("127.0.0.1:{phone}");
-    Sipp::new(dir.path(), "bob-reg", "register.xml")
-        .to(s.addr("udp"))
-        .fields(&["bob", DOMAIN, &bob_auth, &contact])
-        .run()
-        .assert_ok("bob registers");
+    let (callee, phone) = Sipp::new(dir.path(), "bob-phone", "invite_uas.xml").listen();
+    s.register(dir.path(), "bob-reg", "bob", "bob-pw", &phone);
     let alice_auth = auth_field("alice", "alice-pw");
     let caller = Sipp::new(dir.path(), "alice", "invite_uac.xml")
         .to(s.addr("udp"))
@@ -80,29 +68,10 @@ fn two_phones_ring_the_first_to_answer_wins_the_other_is_cancelled() {
     let s = Server::start(dir.path(), &[]);
     s.add_user("alice", "alice-pw");
     s.add_user("bob", "bob-pw");
-    let desk = free_port();
-    let mobile = free_port();
-    let answering = Sipp {
-        port: desk,
-        ..Sipp::new(dir.path(), "bob-desk", "invite_uas.xml")
-    }
-    .spawn()
-    .settle();
-    let ringing = Sipp {
-        port: mobile,
-        ..Sipp::new(dir.path(), "bob-mobile", "invite_uas_ring.xml")
-    }
-    .spawn()
-    .settle();
-    let bob_auth = auth_field("bob", "bob-pw");
-    for (name, port) in [("bob-reg-desk", desk), ("bob-reg-mobile", mobile)] {
-        let contact = format!("127.0.0.1:{port}");
-        Sipp::new(dir.path(), name, "register.xml")
-            .to(s.addr("udp"))
-            .fields(&["bob", DOMAIN, &bob_auth, &contact])
-            .run()
-            .assert_ok("bob registers a phone");
-    }
+    let (answering, desk) = Sipp::new(dir.path(), "bob-desk", "invite_uas.xml").listen();
+    let (ringing, mobile) = Sipp::new(dir.path(), "bob-mobile", "invite_uas_ring.xml").listen();
+    s.register(dir.path(), "bob-reg-desk", "bob", "bob-pw", &desk);
+    s.register(dir.path(), "bob-reg-mobile", "bob", "bob-pw", &mobile);
     let alice_auth = auth_field("alice", "alice-pw");
     Sipp::new(dir.path(), "alice", "invite_uac.xml")
         .to(s.addr("udp"))

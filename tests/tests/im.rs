@@ -92,21 +92,8 @@ fn tcp_sender_to_websocket_device() {
 fn tls_sender_to_udp_device() {
     let dir = herald_tests::test_dir("im");
     let s = server(dir.path());
-    let device_port = free_port();
-    let device = Sipp::new(dir.path(), "bob-device", "message_uas.xml");
-    let device = Sipp {
-        port: device_port,
-        ..device
-    }
-    .spawn()
-    .settle();
-    let bob_auth = auth_field("bob", "bob-pw");
-    let contact = format!("127.0.0.1:{device_port}");
-    Sipp::new(dir.path(), "bob-reg", "register.xml")
-        .to(s.addr("udp"))
-        .fields(&["bob", DOMAIN, &bob_auth, &contact])
-        .run()
-        .assert_ok("bob registers over UDP");
+    let (device, contact) = Sipp::new(dir.path(), "bob-device", "message_uas.xml").listen();
+    s.register(dir.path(), "bob-reg", "bob", "bob-pw", &contact);
     let alice_auth = auth_field("alice", "alice-pw");
     let relay = TlsRelay::start(s.addr("tls"), &dir.path().join("dev-cert.pem"));
     let alice = Sipp::new(dir.path(), "alice", "message_uac.xml")
@@ -159,24 +146,17 @@ fn unknown_recipient_oversized_body_and_impersonation_are_refused() {
 fn message_forks_to_every_device_and_the_first_200_answers() {
     let dir = herald_tests::test_dir("im-fork");
     let s = server(dir.path());
-    let bob_auth = auth_field("bob", "bob-pw");
     let mut devices = Vec::new();
     for name in ["bob-desk", "bob-mobile"] {
-        let port = free_port();
-        devices.push(
-            Sipp {
-                port,
-                ..Sipp::new(dir.path(), name, "message_uas.xml")
-            }
-            .spawn()
-            .settle(),
+        let (device, contact) = Sipp::new(dir.path(), name, "message_uas.xml").listen();
+        devices.push(device);
+        s.register(
+            dir.path(),
+            &format!("{name}-reg"),
+            "bob",
+            "bob-pw",
+            &contact,
         );
-        let contact = format!("127.0.0.1:{port}");
-        Sipp::new(dir.path(), &format!("{name}-reg"), "register.xml")
-            .to(s.addr("udp"))
-            .fields(&["bob", DOMAIN, &bob_auth, &contact])
-            .run()
-            .assert_ok("bob registers a device");
     }
     let alice_auth = auth_field("alice", "alice-pw");
     let alice = Sipp::new(dir.path(), "alice", "message_uac.xml")

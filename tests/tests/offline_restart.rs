@@ -20,13 +20,8 @@ fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
     }
     // Carol registers a device before the crash.
     let carol_phone = free_port();
-    let carol_auth = auth_field("carol", "carol-pw");
     let contact = format!("127.0.0.1:{carol_phone}");
-    Sipp::new(dir.path(), "carol-reg", "register.xml")
-        .to(s.addr("udp"))
-        .fields(&["carol", DOMAIN, &carol_auth, &contact])
-        .run()
-        .assert_ok("carol registers");
+    s.register(dir.path(), "carol-reg", "carol", "carol-pw", &contact);
     // Bob has no device: the message is stored.
     let alice_auth = auth_field("alice", "alice-pw");
     let sent = Sipp::new(dir.path(), "alice-to-bob", "message_uac.xml")
@@ -64,20 +59,8 @@ fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
     carol_device.wait().assert_ok("carol's device receives");
 
     // Bob registers: the stored message is delivered to his device.
-    let bob_phone = free_port();
-    let bob_device = Sipp {
-        port: bob_phone,
-        ..Sipp::new(dir.path(), "bob-device", "message_uas.xml")
-    }
-    .spawn()
-    .settle();
-    let bob_auth = auth_field("bob", "bob-pw");
-    let bob_contact = format!("127.0.0.1:{bob_phone}");
-    Sipp::new(dir.path(), "bob-reg", "register.xml")
-        .to(s.addr("udp"))
-        .fields(&["bob", DOMAIN, &bob_auth, &bob_contact])
-        .run()
-        .assert_ok("bob registers");
+    let (bob_device, bob_contact) = Sipp::new(dir.path(), "bob-device", "message_uas.xml").listen();
+    s.register(dir.path(), "bob-reg", "bob", "bob-pw", &bob_contact);
     let got = bob_device.wait();
     got.assert_ok("bob's device receives the stored message");
     assert!(
@@ -97,11 +80,7 @@ fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
         .set_read_timeout(Some(std::time::Duration::from_millis(1500)))
         .unwrap();
     let spare_contact = spare.local_addr().unwrap().to_string();
-    Sipp::new(dir.path(), "bob-reg2", "register.xml")
-        .to(s.addr("udp"))
-        .fields(&["bob", DOMAIN, &bob_auth, &spare_contact])
-        .run()
-        .assert_ok("bob registers again");
+    s.register(dir.path(), "bob-reg2", "bob", "bob-pw", &spare_contact);
     let mut buf = [0u8; 4096];
     if let Ok(n) = spare.recv(&mut buf) {
         panic!(

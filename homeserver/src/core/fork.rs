@@ -50,6 +50,20 @@ fn rank(code: u16) -> u32 {
     }
 }
 
+impl Fork {
+    /// Keeps `resp` if it ranks better than the best final response so far.
+    fn keep_best(&mut self, resp: Response) {
+        let code = resp.status.as_u16();
+        if self
+            .best
+            .as_ref()
+            .is_none_or(|b| rank(code) < rank(b.status.as_u16()))
+        {
+            self.best = Some(resp);
+        }
+    }
+}
+
 /// Statuses meaning "the device was not reachable", after which a MESSAGE is stored.
 fn unreachable(code: u16) -> bool {
     matches!(code, 408 | 430 | 480 | 503)
@@ -148,13 +162,7 @@ impl Core {
             }
             return;
         }
-        let better = fork
-            .best
-            .as_ref()
-            .is_none_or(|b| rank(code) < rank(b.status.as_u16()));
-        if better {
-            fork.best = Some(resp);
-        }
+        fork.keep_best(resp);
         self.maybe_finish(id).await;
     }
 
@@ -175,13 +183,7 @@ impl Core {
         b.final_status = Some(code);
         let status = StatusCode::new(code).unwrap_or(StatusCode::REQUEST_TIMEOUT);
         let synthetic = reply::to(&fork.request, status, &self.cfg);
-        let better = fork
-            .best
-            .as_ref()
-            .is_none_or(|best| rank(code) < rank(best.status.as_u16()));
-        if better {
-            fork.best = Some(synthetic);
-        }
+        fork.keep_best(synthetic);
         self.maybe_finish(id).await;
     }
 

@@ -19,7 +19,7 @@ use herald_proto::v1::{
     edge_server::Edge, home_server::Home, Accepted, FlowRef, Inbound, Outbound,
 };
 use herald_sip::{
-    transactions::{TimerConfig, TransactionLayer, Transmit, TxError, TxEvent, TxId},
+    transactions::{TimerConfig, TransactionLayer, Transmit, TxEvent, TxId},
     Limits, Message, Response,
 };
 use tokio::sync::mpsc;
@@ -176,19 +176,17 @@ impl Core {
                 if let Ok(source) = flow.remote.parse() {
                     crate::via::mark_source(&mut req, source);
                 }
+                // RFC 2543 requests (no magic-cookie branch) have no transaction here:
+                // answered statelessly. Their ACKs still go to the layer, which reports them.
+                let rfc3261 = req.headers.top_via().is_ok_and(|v| v.is_rfc3261());
+                if !rfc3261 && req.method != herald_sip::Method::Ack {
+                    return self
+                        .on_request(At::Stateless(flow.clone()), req, Some(flow))
+                        .await;
+                }
                 let reliable = flow::reliable(&flow);
-                match self
-                    .txl
-                    .handle_request(req.clone(), flow.clone(), reliable, now)
-                {
-                    Ok(()) => {}
-                    Err(TxError::NoBranch) => {
-                        self.on_request(At::Stateless(flow.clone()), req, Some(flow))
-                            .await;
-                    }
-                    Err(e) => {
-                        tracing::info!(error = ?e, "request refused by the transaction layer")
-                    }
+                if let Err(e) = self.txl.handle_request(req, flow, reliable, now) {
+                    tracing::info!(error = ?e, "request refused by the transaction layer");
                 }
             }
             Ok(Message::Response(resp)) if !is_request => self.txl.handle_response(resp, now),

@@ -6,7 +6,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use herald_proto::v1::{FlowRef, Transport};
-use herald_sip::{header::Contact, HeaderName, Host, Request, Response, StatusCode, Uri};
+use herald_sip::{
+    header::Contact, uri::equivalent_text, HeaderName, Host, Request, Response, StatusCode, Uri,
+};
 
 use crate::{
     config::HomeConfig,
@@ -69,7 +71,7 @@ pub fn apply(
             .and_then(|r| r.parse().ok());
         let found = out.iter().position(|b| match (&instance, &b.instance) {
             (Some(i), Some(j)) => i == j && reg_id == b.reg_id,
-            _ => same_uri(&b.contact, na.uri_raw),
+            _ => equivalent_text(&b.contact, na.uri_raw),
         });
         if let Some(i) = found {
             let old = &out[i];
@@ -166,13 +168,6 @@ fn behind_nat(ip: IpAddr) -> bool {
                 || (v6.segments()[0] & 0xfe00) == 0xfc00
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
         }
-    }
-}
-
-fn same_uri(a: &str, b: &str) -> bool {
-    match (Uri::parse(a), Uri::parse(b)) {
-        (Ok(x), Ok(y)) => x.equivalent(&y),
-        _ => a == b,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use herald_proto::v1::FlowRef;
-use herald_sip::{uri::pct_decode, SipUri, Uri};
+use herald_sip::{SipUri, Uri};
 
 /// A canonical address-of-record, `user@domain`: the user part as sent (case matters,
 /// RFC 3261 §19.1.4), the domain in lower case, no scheme, port or parameters.
@@ -35,8 +35,13 @@ impl Aor {
 
     /// The AOR a SIP URI names (its user part, unescaped, at its host).
     pub fn of_uri(uri: &SipUri<'_>) -> Option<Aor> {
-        let user = uri.user?;
-        Some(Aor::new(&pct_decode(user), &uri.host.to_string()))
+        uri.user?;
+        // The core's canonical form, `sip:user@host`, without the scheme.
+        let canonical = uri.aor();
+        let bare = canonical
+            .split_once(':')
+            .map_or(canonical.as_str(), |(_, r)| r);
+        Some(Aor(bare.to_owned()))
     }
 
     /// The AOR of a To/From/Request-URI, if it is a sip/sips URI with a user part.

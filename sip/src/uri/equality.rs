@@ -5,6 +5,15 @@ use super::{escape::pct_eq_ignore_case, pct_decode, pct_eq, SipUri};
 /// Parameters that, when present in either URI, must be present and equal in both.
 const MUST_MATCH: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
 
+/// Compares two URIs given as text: by the §19.1.4 rules when both parse, as text
+/// otherwise (a URI this parser refuses is still equal to itself).
+pub fn equivalent_text(a: &str, b: &str) -> bool {
+    match (super::Uri::parse(a), super::Uri::parse(b)) {
+        (Ok(x), Ok(y)) => x.equivalent(&y),
+        _ => a == b,
+    }
+}
+
 pub(super) fn sip_equivalent(a: &SipUri<'_>, b: &SipUri<'_>) -> bool {
     if a.scheme != b.scheme || a.port != b.port || !a.host.equivalent(&b.host) {
         return false;

@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::charclass;
 
+pub use equality::equivalent_text;
 pub use escape::{pct_decode, pct_eq};
 pub use host::Host;
 pub use tel::TelUri;

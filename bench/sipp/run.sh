@@ -62,7 +62,10 @@ if [ -z "$SERVER" ]; then
   PORT=$(free_port)
   export HERALD_DATA_DIR=$WORKDIR/data HERALD_DOMAIN=$DOMAIN HERALD_LOG=warn
   export HERALD_UDP=127.0.0.1:$PORT HERALD_TCP=127.0.0.1:$PORT
-  export HERALD_TLS=off HERALD_WS=off HERALD_WSS=off
+  export HERALD_TLS=off HERALD_WS=off HERALD_WSS=off HERALD_HTTP=off
+  # One sipp process is one source address sending thousands of requests a second: the
+  # per-source budget (a flood defence) would throttle it.
+  export HERALD_RATE_PER_SOURCE=0
   {
     echo "address,password"
     for i in $(seq 1 "$USERS"); do printf 'u%06d,pw%06d\n' "$i" "$i"; done

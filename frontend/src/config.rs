@@ -22,14 +22,8 @@ pub struct FrontendConfig {
     /// Allowed WebSocket `Origin` values; empty allows requests without an Origin only
     /// (native clients), `*` allows any.
     pub ws_origins: Vec<String>,
-    /// Most simultaneous connections (TCP, TLS, WS, WSS together).
-    pub max_connections: usize,
-    /// Most connections from one IP address.
-    pub max_connections_per_ip: usize,
-    /// A connection with no traffic for this long is closed (CRLF keep-alives count).
-    pub idle_timeout: Duration,
-    /// Deadline for the TLS and WebSocket handshakes.
-    pub handshake_timeout: Duration,
+    /// Connection caps, deadlines and the per-source request budget.
+    pub edge: EdgeLimits,
     /// Most messages queued for sending on one connection before it counts as stuck.
     pub max_queued_per_connection: usize,
     /// UDP socket receive and send buffer size: bursts beyond the kernel default would
@@ -52,13 +46,38 @@ impl FrontendConfig {
             tls_cert: None,
             dev_cert_dir: None,
             ws_origins: Vec::new(),
-            max_connections: 10_000,
-            max_connections_per_ip: 1_000,
-            idle_timeout: Duration::from_secs(600),
-            handshake_timeout: Duration::from_secs(10),
+            edge: EdgeLimits {
+                max_connections: 10_000,
+                max_connections_per_ip: 1_000,
+                idle_timeout: Duration::from_secs(600),
+                handshake_timeout: Duration::from_secs(10),
+                message_timeout: Duration::from_secs(20),
+                rate_per_source: 0,
+                burst_per_source: 0,
+            },
             max_queued_per_connection: 1024,
             udp_buffer: 4 * 1024 * 1024,
             limits: Limits::default(),
         }
     }
+}
+
+/// What one client, or all of them, may hold and send: the defences of the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeLimits {
+    /// Most simultaneous connections (TCP, TLS, WS, WSS together).
+    pub max_connections: usize,
+    /// Most connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// A connection with no traffic for this long is closed (CRLF keep-alives count).
+    pub idle_timeout: Duration,
+    /// Deadline for the TLS and WebSocket handshakes.
+    pub handshake_timeout: Duration,
+    /// Deadline for a message on a TCP or TLS connection: from the accept to the first
+    /// complete message, and from the first byte of each later message to its last.
+    pub message_timeout: Duration,
+    /// Messages per second one source address may send on average (0: no budget) …
+    pub rate_per_source: u32,
+    /// … and in a burst.
+    pub burst_per_source: u32,
 }

@@ -1,25 +1,57 @@
 //! What the front end does with each message a client sent: check it with the SIP core,
 //! answer malformed requests itself (400/505/513 …, RFC 3261 §16.3 and RFC 4475), drop
 //! malformed responses, and hand everything else to the home server. When the home
-//! server cannot take a request, the client gets 503 with Retry-After.
+//! server cannot take a request, the client gets 503 with Retry-After. Before any of it,
+//! each source address spends from its request budget; over budget, messages are dropped.
 
 use std::{
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
 use bytes::Bytes;
 use herald_proto::v1::{home_server::Home, FlowRef, Inbound};
 use herald_sip::{error_response, HeaderName, Message, ParseError, Response, StatusCode};
 
+use crate::budget::{Admit, SourceBudget};
+
 /// The front end's hand-off to home servers.
 pub struct Ingress {
     home: Arc<dyn Home>,
+    budget: Mutex<SourceBudget>,
+}
+
+/// Counts a refusal in the `herald_refused_total` metric under `reason`.
+pub(crate) fn refused(reason: &'static str) {
+    metrics::counter!("herald_refused_total", "reason" => reason).increment(1);
 }
 
 impl Ingress {
-    pub fn new(home: Arc<dyn Home>) -> Ingress {
-        Ingress { home }
+    pub fn new(home: Arc<dyn Home>, budget: SourceBudget) -> Ingress {
+        Ingress {
+            home,
+            budget: Mutex::new(budget),
+        }
+    }
+
+    /// Spends one message of `ip`'s budget; false when the message must be dropped.
+    pub fn admit(&self, ip: IpAddr) -> bool {
+        let verdict = self
+            .budget
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(ip, Instant::now());
+        match verdict {
+            Admit::Yes => true,
+            Admit::No { first } => {
+                if first {
+                    tracing::warn!(source = %ip, "source over its request budget; dropping its messages");
+                }
+                refused("rate_limited");
+                false
+            }
+        }
     }
 
     /// Handles one framed message from `flow`. Returns bytes to send straight back (an
@@ -35,6 +67,7 @@ impl Ingress {
             Ok(m) => m,
             Err(e) => {
                 let answer = error_response(&raw, &e);
+                refused("malformed");
                 tracing::info!(remote = %flow.remote, error = %e, answered = answer.is_some(), "malformed message");
                 return answer;
             }
@@ -49,6 +82,7 @@ impl Ingress {
                 let r = self.home.handle_request(tonic::Request::new(inbound)).await;
                 let status = r.err()?;
                 tracing::warn!(remote = %flow.remote, %status, "home server refused a request");
+                refused("overloaded");
                 if req.method == herald_sip::Method::Ack {
                     return None;
                 }

@@ -5,6 +5,7 @@
 //! generated `Home` service trait. Home servers send back through the `Edge` trait, which
 //! [`FlowTable`] implements. The front end keeps no user state.
 
+mod budget;
 pub mod config;
 mod flows;
 mod ingress;
@@ -23,7 +24,8 @@ use tokio::{
 };
 use tokio_rustls::TlsAcceptor;
 
-pub use config::FrontendConfig;
+pub use budget::SourceBudget;
+pub use config::{EdgeLimits, FrontendConfig};
 pub use flows::{FlowTable, Refused};
 pub use ingress::Ingress;
 
@@ -66,6 +68,9 @@ impl Bound {
         .collect()
     }
 }
+
+/// Most source addresses with a request budget of their own (about 64 bytes each).
+const BUDGET_SOURCES: usize = 100_000;
 
 /// Bound listeners, not yet serving.
 pub struct Listeners {
@@ -112,8 +117,8 @@ impl Listeners {
     pub async fn bind(cfg: FrontendConfig) -> Result<Listeners, FrontendError> {
         let flows = Arc::new(FlowTable::new(
             &cfg.id,
-            cfg.max_connections,
-            cfg.max_connections_per_ip,
+            cfg.edge.max_connections,
+            cfg.edge.max_connections_per_ip,
             cfg.max_queued_per_connection,
         ));
         let udp = match cfg.udp {
@@ -173,7 +178,12 @@ impl Listeners {
 
     /// Serves until `shutdown` turns true; returns when every listener has stopped.
     pub async fn serve(self, home: Arc<dyn Home>, shutdown: watch::Receiver<bool>) {
-        let ingress = Arc::new(Ingress::new(home));
+        let budget = SourceBudget::new(
+            self.cfg.edge.rate_per_source,
+            self.cfg.edge.burst_per_source,
+            BUDGET_SOURCES,
+        );
+        let ingress = Arc::new(Ingress::new(home, budget));
         let mut tasks = JoinSet::new();
         if let Some(s) = self.udp.clone() {
             tasks.spawn(udp::serve(
@@ -233,7 +243,13 @@ async fn accept_loop(listener: TcpListener, transport: Transport, ctx: Arc<Ctx>)
         let (guard, rx) = match ctx.flows.admit(remote) {
             Ok(x) => x,
             Err(why) => {
-                tracing::warn!(%remote, reason = %why, "connection refused");
+                // Per connection at debug level: under attack these come by the thousand;
+                // the metric counts them.
+                tracing::debug!(%remote, reason = %why, "connection refused");
+                ingress::refused(match why {
+                    Refused::TooManyConnections => "connection_limit",
+                    Refused::TooManyFromAddress => "connection_limit_per_source",
+                });
                 continue;
             }
         };
@@ -253,13 +269,14 @@ async fn accept_loop(listener: TcpListener, transport: Transport, ctx: Arc<Ctx>)
 async fn connection(sock: TcpStream, conn: stream::Conn, ctx: Arc<Ctx>) {
     let cfg = &ctx.cfg;
     let (flows, ingress, sd) = (ctx.flows.clone(), ctx.ingress.clone(), ctx.shutdown.clone());
-    let (limits, idle, hs) = (cfg.limits, cfg.idle_timeout, cfg.handshake_timeout);
+    let (limits, hs) = (cfg.limits, cfg.edge.handshake_timeout);
+    let (idle, message) = (cfg.edge.idle_timeout, cfg.edge.message_timeout);
     if matches!(conn.transport, Transport::Tcp | Transport::Ws) {
         if conn.transport == Transport::Ws {
             let origins = ctx.origins.clone();
             return ws::serve(sock, conn, flows, ingress, limits, origins, idle, hs, sd).await;
         }
-        return stream::serve(sock, conn, flows, ingress, limits, idle, sd).await;
+        return stream::serve(sock, conn, flows, ingress, limits, (idle, message), sd).await;
     }
     let Some(acceptor) = ctx.acceptor.clone() else {
         return;
@@ -267,13 +284,17 @@ async fn connection(sock: TcpStream, conn: stream::Conn, ctx: Arc<Ctx>) {
     let tls = match tokio::time::timeout(hs, acceptor.accept(sock)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            return tracing::info!(remote = %conn.remote, error = %e, "TLS handshake failed")
+            ingress::refused("tls_handshake_failed");
+            return tracing::debug!(remote = %conn.remote, error = %e, "TLS handshake failed");
         }
-        Err(_) => return tracing::info!(remote = %conn.remote, "TLS handshake timed out"),
+        Err(_) => {
+            ingress::refused("handshake_timeout");
+            return tracing::debug!(remote = %conn.remote, "TLS handshake timed out");
+        }
     };
     if conn.transport == Transport::Wss {
         let origins = ctx.origins.clone();
         return ws::serve(tls, conn, flows, ingress, limits, origins, idle, hs, sd).await;
     }
-    stream::serve(tls, conn, flows, ingress, limits, idle, sd).await
+    stream::serve(tls, conn, flows, ingress, limits, (idle, message), sd).await
 }

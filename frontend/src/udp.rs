@@ -30,6 +30,9 @@ pub(crate) async fn serve(
             },
             _ = shutdown.changed() => return,
         };
+        if !ingress.admit(from.ip()) {
+            continue;
+        }
         let data = &buf[..n];
         if data
             .iter()

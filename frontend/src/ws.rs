@@ -56,6 +56,7 @@ pub(crate) async fn serve<S>(
         let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
         if !origin_allowed(origin, &origins) {
             tracing::info!(%remote, origin, "WebSocket origin refused");
+            crate::ingress::refused("websocket_origin");
             return Err(refuse(StatusCode::FORBIDDEN, "origin not allowed"));
         }
         let offers_sip = req
@@ -86,7 +87,10 @@ pub(crate) async fn serve<S>(
     let mut ws = match accepted {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => return tracing::info!(%remote, error = %e, "WebSocket handshake failed"),
-        Err(_) => return tracing::info!(%remote, "WebSocket handshake timed out"),
+        Err(_) => {
+            crate::ingress::refused("handshake_timeout");
+            return tracing::info!(%remote, "WebSocket handshake timed out");
+        }
     };
     let flow = flows.flow(guard.id, transport, remote);
     let why = loop {
@@ -103,7 +107,7 @@ pub(crate) async fn serve<S>(
                     Message::Close(_) => break "closed by peer",
                     _ => continue,
                 };
-                if raw.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+                if raw.iter().all(|b| matches!(b, b'\r' | b'\n')) || !ingress.admit(remote.ip()) {
                     continue;
                 }
                 let parsed = parse(raw.clone(), &limits, Framing::Datagram);

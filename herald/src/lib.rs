@@ -4,5 +4,6 @@
 //! user administration commands. `main.rs` only parses arguments and calls in here.
 
 pub mod config;
+pub mod http;
 pub mod server;
 pub mod users;

@@ -143,13 +143,16 @@ fn init_logging() {
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let domain = cfg.domain.clone();
     let db = cfg.database();
-    server::run(cfg, shutdown_signal(), |bound, host| {
+    server::run(cfg, shutdown_signal(), |bound, host, http| {
         println!(
             "Herald {} (embedded edition), domain {domain}",
             env!("CARGO_PKG_VERSION")
         );
         for line in server::listener_lines(bound, host) {
             println!("{line}");
+        }
+        if let Some(a) = http {
+            println!("listening http {a} (metrics, healthz, readyz)");
         }
         println!("data: {}", db.display());
         println!("add a user:  herald user add alice@{domain} --password <password>");

@@ -18,14 +18,15 @@ use herald_homeserver::{
 use herald_proto::v1::Transport;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::{config::Config, http};
 
 /// Opens the store, binds every listener, prints where clients should connect, and serves
-/// until `shutdown` completes. `on_ready` gets the bound addresses.
+/// until `shutdown` completes. `on_ready` gets the bound SIP addresses, the advertised
+/// host and the HTTP (metrics, health) address.
 pub async fn run(
     cfg: Config,
     shutdown: impl Future<Output = ()>,
-    on_ready: impl FnOnce(&Bound, &str),
+    on_ready: impl FnOnce(&Bound, &str, Option<SocketAddr>),
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
         anyhow::anyhow!(
@@ -33,6 +34,11 @@ pub async fn run(
             cfg.data_dir.display()
         )
     })?;
+    http::prometheus();
+    let http_listener = match cfg.http {
+        Some(addr) => Some(http::bind(addr).await?),
+        None => None,
+    };
     let sqlite = SqliteStore::open(&cfg.database()).await?;
     let (store, writer) = CachedStore::new(Arc::new(sqlite)).await?;
     let listeners = Listeners::bind(frontend_config(&cfg)).await?;
@@ -40,12 +46,20 @@ pub async fn run(
     let host = advertise_host(&cfg, &bound);
     let home_cfg = home_config(&cfg, &bound, &host);
     let (home, engine) = HomeServer::start(home_cfg, Arc::new(store), listeners.flows());
-    on_ready(&bound, &host);
     let (stop_tx, stop_rx) = watch::channel(false);
+    let ready = http::Readiness::default();
+    let http_addr = http_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let ops = http_listener.map(|l| tokio::spawn(http::serve(l, ready.clone(), stop_rx.clone())));
     let serving = tokio::spawn(listeners.serve(Arc::new(home), stop_rx));
+    ready.set(true);
+    on_ready(&bound, &host, http_addr);
     shutdown.await;
     tracing::info!("shutting down");
+    ready.set(false);
     let _ = stop_tx.send(true);
+    if let Some(ops) = ops {
+        let _ = ops.await;
+    }
     let _ = serving.await;
     // The engine ends when the last handle (held by the listeners) is gone; then the
     // store's write-behind queue drains.
@@ -69,9 +83,7 @@ fn frontend_config(cfg: &Config) -> FrontendConfig {
     fe.tls_cert = cfg.tls_cert.clone();
     fe.dev_cert_dir = Some(cfg.data_dir.clone());
     fe.ws_origins = cfg.ws_origins.clone();
-    fe.max_connections = cfg.max_connections;
-    fe.max_connections_per_ip = cfg.max_connections_per_ip;
-    fe.idle_timeout = cfg.idle_timeout;
+    fe.edge = cfg.limits.edge;
     fe
 }
 
@@ -103,6 +115,7 @@ fn home_config(cfg: &Config, bound: &Bound, host: &str) -> HomeConfig {
     h.max_expires = cfg.max_expires;
     h.default_expires = cfg.default_expires;
     h.max_message_body = cfg.max_message_body;
+    h.bans = cfg.limits.bans;
     h.auth_algorithms = cfg.auth_algorithms.clone();
     h.auth_check_uri = cfg.auth_check_uri;
     h.server_header = cfg

@@ -1,7 +1,11 @@
 //! Digest authentication of requests (RFC 3261 §22, RFC 7616, RFC 8760): REGISTER is
 //! challenged by the registrar (401, WWW-Authenticate), everything else by the proxy (407,
 //! Proxy-Authenticate). An unknown user, a disabled user and a wrong password get the same
-//! answer, computed the same way, so that the answer does not tell which it was.
+//! answer, computed the same way, so that the answer does not tell which it was. Failures
+//! feed the ban list ([`crate::bans`]); a banned source, or a banned user from an unusual
+//! source, gets that same 403 — even with the right password.
+
+use std::net::IpAddr;
 
 use herald_sip::{
     auth::{credentials_for_realm, Algorithm, AuthOutcome, MemoryReplayGuard, NonceKey, Verifier},
@@ -9,6 +13,7 @@ use herald_sip::{
 };
 
 use crate::{
+    bans::{Bans, NewBan},
     config::HomeConfig,
     reply,
     store::{Aor, Store, StoreError, User},
@@ -25,7 +30,11 @@ pub enum Verdict {
 pub struct Authenticator {
     verifier: Verifier,
     replay: MemoryReplayGuard,
+    bans: Bans,
 }
+
+/// Most sources and user names the ban list tracks.
+const BAN_TABLE: usize = 100_000;
 
 /// HA1 used when the user does not exist: the check runs all the same and fails.
 const NO_SUCH_HA1: &str = "00000000000000000000000000000000000000000000000000000000000000";
@@ -40,17 +49,23 @@ impl Authenticator {
             )
             .with_uri_check(cfg.auth_check_uri),
             replay: MemoryReplayGuard::new(cfg.nonce_max_age_secs, 100_000),
+            bans: Bans::new(cfg.bans, BAN_TABLE),
         }
     }
 
-    /// Authenticates `req`; `now_secs` is the wall clock in seconds.
+    /// Authenticates `req` from `source`; `now_secs` is the wall clock in seconds.
     pub async fn check(
         &mut self,
         req: &Request,
+        source: IpAddr,
         store: &dyn Store,
         cfg: &HomeConfig,
         now_secs: u64,
     ) -> Result<Verdict, StoreError> {
+        if self.bans.source_banned(source, now_secs) {
+            metrics::counter!("herald_refused_total", "reason" => "banned_source").increment(1);
+            return Ok(Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)));
+        }
         let registrar = req.method == Method::Register;
         let header = if registrar {
             HeaderName::Authorization
@@ -92,13 +107,36 @@ impl Authenticator {
             now_secs,
             &mut self.replay,
         );
+        let name = creds.username.as_ref();
+        if self.bans.user_banned(name, source, now_secs) {
+            metrics::counter!("herald_refused_total", "reason" => "banned_user").increment(1);
+            tracing::info!(user = %name, %source, "refused: user banned for this source");
+            return Ok(Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)));
+        }
         match (outcome, usable) {
-            (AuthOutcome::Ok, Some(u)) => Ok(Verdict::Ok(u.clone())),
+            (AuthOutcome::Ok, Some(u)) => {
+                self.bans.success(source, name, now_secs);
+                Ok(Verdict::Ok(u.clone()))
+            }
             (AuthOutcome::Stale, Some(_)) => {
                 Ok(Verdict::Reply(self.challenge(req, cfg, now_secs, true)))
             }
             (outcome, _) => {
-                tracing::info!(user = %creds.username, ?outcome, method = %req.method.as_str(), "authentication failed");
+                tracing::info!(user = %name, %source, ?outcome, method = %req.method.as_str(), "authentication failed");
+                metrics::counter!("herald_refused_total", "reason" => "auth_failed").increment(1);
+                for ban in self.bans.failure(source, name, now_secs) {
+                    let banned_secs = cfg.bans.ban_secs;
+                    match ban {
+                        NewBan::Source(ip) => {
+                            tracing::warn!(source = %ip, banned_secs, "source banned after repeated authentication failures");
+                            metrics::counter!("herald_bans_total", "kind" => "source").increment(1);
+                        }
+                        NewBan::User(user) => {
+                            tracing::warn!(%user, banned_secs, "user banned for unusual sources after repeated authentication failures");
+                            metrics::counter!("herald_bans_total", "kind" => "user").increment(1);
+                        }
+                    }
+                }
                 Ok(Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)))
             }
         }

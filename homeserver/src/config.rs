@@ -31,6 +31,8 @@ pub struct HomeConfig {
     pub auth_check_uri: bool,
     /// Server header value; `None` sends none (the default: no version disclosure).
     pub server_header: Option<String>,
+    /// Password-guessing bans.
+    pub bans: crate::bans::BanPolicy,
 }
 
 impl HomeConfig {
@@ -53,6 +55,7 @@ impl HomeConfig {
             ],
             auth_check_uri: false,
             server_header: None,
+            bans: crate::bans::BanPolicy::default(),
         }
     }
 

@@ -24,6 +24,14 @@ pub fn token(t: Transport) -> &'static str {
     }
 }
 
+/// The client's IP address (unspecified if the front end sent something unparsable).
+pub fn source_ip(flow: &FlowRef) -> std::net::IpAddr {
+    flow.remote
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
 /// Whether two references name the same client connection.
 pub fn same(a: &FlowRef, b: &FlowRef) -> bool {
     a.frontend_id == b.frontend_id

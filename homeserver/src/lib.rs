@@ -7,6 +7,7 @@
 //! in-process (embedded edition) and over gRPC (pool).
 
 pub mod auth;
+pub mod bans;
 pub mod config;
 mod core;
 pub mod flow;

@@ -5,7 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod device;
 pub mod sipp;
+pub mod udp;
 pub mod ws;
 
 use std::{
@@ -120,6 +122,7 @@ impl Server {
         set("HERALD_TLS", format!("127.0.0.1:{}", free_port()));
         set("HERALD_WS", format!("127.0.0.1:{}", free_port()));
         set("HERALD_WSS", format!("127.0.0.1:{}", free_port()));
+        set("HERALD_HTTP", format!("127.0.0.1:{}", free_port()));
         set("HERALD_LOG", "info,herald_homeserver=debug".into());
         env
     }
@@ -263,6 +266,27 @@ impl Server {
         self.child
             .as_mut()
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// The value of a Prometheus sample from `/metrics`, like
+    /// `herald_refused_total{reason="banned_source"}`; 0 when absent.
+    pub fn metric(&self, sample: &str) -> f64 {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(self.addr("http")).expect("connect to /metrics");
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"),
+            "{text}"
+        );
+        text.lines()
+            .filter_map(|l| l.strip_prefix(sample))
+            .filter_map(|rest| rest.strip_prefix(' '))
+            .filter_map(|v| v.trim().parse().ok())
+            .next()
+            .unwrap_or(0.0)
     }
 
     pub fn log_text(&self) -> String {

@@ -23,6 +23,8 @@ pub struct Sipp {
     /// `u1` or `t1`.
     pub transport: &'static str,
     pub port: u16,
+    /// The local address sipp binds (127.0.0.1 unless a test plays another source).
+    pub local_ip: String,
     pub fields: Vec<String>,
     pub extra: Vec<String>,
     pub dir: PathBuf,
@@ -60,6 +62,7 @@ impl Sipp {
             remote: None,
             transport: "u1",
             port: free_port(),
+            local_ip: "127.0.0.1".into(),
             fields: Vec::new(),
             extra: Vec::new(),
             dir: dir.to_path_buf(),
@@ -75,6 +78,12 @@ impl Sipp {
     /// `u1` (UDP) or `t1` (TCP; TLS goes through a [`crate::TlsRelay`]).
     pub fn transport(mut self, t: &'static str) -> Sipp {
         self.transport = t;
+        self
+    }
+
+    /// Sends from `ip` (any 127.x.y.z address) instead of 127.0.0.1.
+    pub fn from_ip(mut self, ip: &str) -> Sipp {
+        self.local_ip = ip.to_owned();
         self
     }
 
@@ -108,7 +117,7 @@ impl Sipp {
                 "-t",
                 self.transport,
                 "-i",
-                "127.0.0.1",
+                &self.local_ip,
                 "-p",
                 &self.port.to_string(),
             ])
@@ -128,7 +137,7 @@ impl Sipp {
 
     /// Starts a listening device (no remote) and returns it with its loopback address.
     pub fn listen(self) -> (Running, String) {
-        let contact = format!("127.0.0.1:{}", self.port);
+        let contact = format!("{}:{}", self.local_ip, self.port);
         (self.spawn().settle(), contact)
     }
 

@@ -57,9 +57,10 @@ fn connections_per_address_are_capped() {
     }
     first.write_all(b"\r\n\r\n").unwrap();
     assert_eq!(first.read(&mut buf).unwrap(), 2);
-    assert!(s
-        .log_text()
-        .contains("connection limit for this address reached"));
+    assert_eq!(
+        s.metric("herald_refused_total{reason=\"connection_limit_per_source\"}"),
+        1.0
+    );
 }
 
 #[test]

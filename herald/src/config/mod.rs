@@ -7,11 +7,14 @@ use std::{
     collections::HashMap,
     net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
-    time::Duration,
 };
 
 use herald_sip::auth::Algorithm;
 use serde::Deserialize;
+
+mod limits;
+
+pub use limits::Limits;
 
 /// A configuration error, naming the setting.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +74,15 @@ struct File {
     max_connections: Option<usize>,
     max_connections_per_ip: Option<usize>,
     idle_timeout_secs: Option<u64>,
+    handshake_timeout_secs: Option<u64>,
+    message_timeout_secs: Option<u64>,
+    rate_per_source: Option<u32>,
+    burst_per_source: Option<u32>,
+    auth_fail_window_secs: Option<u64>,
+    auth_fail_max_per_source: Option<usize>,
+    auth_fail_max_per_user: Option<usize>,
+    auth_ban_secs: Option<u64>,
+    http: Option<String>,
     nonce_secret: Option<String>,
     server_header: Option<bool>,
     auth_algorithms: Option<String>,
@@ -96,9 +108,10 @@ pub struct Config {
     pub max_expires: u32,
     pub default_expires: u32,
     pub max_message_body: usize,
-    pub max_connections: usize,
-    pub max_connections_per_ip: usize,
-    pub idle_timeout: Duration,
+    /// Connection, rate and authentication limits.
+    pub limits: Limits,
+    /// The HTTP listener for /metrics, /healthz and /readyz.
+    pub http: Option<SocketAddr>,
     pub nonce_secret: Option<[u8; 32]>,
     pub server_header: bool,
     /// Digest algorithms offered, preferred first. MD5 alone by default: clients built
@@ -187,17 +200,8 @@ impl Config {
             max_expires: s.num("max_expires", f.max_expires, 86_400)?,
             default_expires: s.num("default_expires", f.default_expires, 3600)?,
             max_message_body: s.num("max_message_body", f.max_message_body, 64 * 1024)?,
-            max_connections: s.num("max_connections", f.max_connections, 10_000)?,
-            max_connections_per_ip: s.num(
-                "max_connections_per_ip",
-                f.max_connections_per_ip,
-                100,
-            )?,
-            idle_timeout: Duration::from_secs(s.num(
-                "idle_timeout_secs",
-                f.idle_timeout_secs,
-                600,
-            )?),
+            limits: Limits::load(&s, &f)?,
+            http: s.addr("http", f.http.clone(), "127.0.0.1:8080")?,
             nonce_secret: match s.string("nonce_secret", f.nonce_secret.clone()) {
                 None => None,
                 Some(hex) => Some(parse_secret(&hex).ok_or_else(|| {
@@ -236,12 +240,6 @@ impl Config {
                     "must be between min_expires ({}) and max_expires ({})",
                     self.min_expires, self.max_expires
                 ),
-            ));
-        }
-        if self.max_connections == 0 || self.max_connections_per_ip == 0 {
-            return Err(err(
-                "HERALD_MAX_CONNECTIONS (max_connections)",
-                "must be at least 1",
             ));
         }
         if [self.udp, self.tcp, self.tls, self.ws, self.wss]

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use super::*;
 
@@ -93,4 +93,30 @@ fn digest_algorithms_in_order() {
         e.setting.starts_with("HERALD_AUTH_ALGORITHMS") && e.problem.contains("sha-512"),
         "{e}"
     );
+}
+
+#[test]
+fn limits_have_safe_defaults_and_named_errors() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.limits.edge.rate_per_source, 200);
+    assert_eq!(c.limits.edge.burst_per_source, 400);
+    assert_eq!(c.limits.bans.max_per_source, 20);
+    assert_eq!(c.limits.edge.message_timeout, Duration::from_secs(20));
+    assert_eq!(c.http, Some("127.0.0.1:8080".parse().unwrap()));
+    let c = load(&[("HERALD_RATE_PER_SOURCE", "0"), ("HERALD_HTTP", "off")]).unwrap();
+    assert_eq!((c.limits.edge.rate_per_source, c.http), (0, None));
+    let e = load(&[("HERALD_MESSAGE_TIMEOUT_SECS", "0")]).unwrap_err();
+    assert_eq!(
+        e.setting,
+        "HERALD_MESSAGE_TIMEOUT_SECS (message_timeout_secs)"
+    );
+    let e = load(&[("HERALD_AUTH_BAN_SECS", "forever")]).unwrap_err();
+    assert_eq!(e.setting, "HERALD_AUTH_BAN_SECS (auth_ban_secs)");
+    let e = load(&[("HERALD_MAX_CONNECTIONS_PER_IP", "0")]).unwrap_err();
+    assert_eq!(
+        e.setting,
+        "HERALD_MAX_CONNECTIONS_PER_IP (max_connections_per_ip)"
+    );
+    let e = load(&[("HERALD_HTTP", "port 80")]).unwrap_err();
+    assert_eq!(e.setting, "HERALD_HTTP (http)");
 }

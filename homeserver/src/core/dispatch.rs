@@ -93,7 +93,7 @@ impl Core {
                         .push(HeaderName::Accept, "application/sdp, text/plain");
                     return self.reply(&at, r).await;
                 }
-                let Some(user) = self.authenticate(&at, &req).await else {
+                let Some(user) = self.authenticate(&at, &req, &flow).await else {
                     return;
                 };
                 if req.method == Method::Message {
@@ -120,11 +120,12 @@ impl Core {
 
     /// Authenticates a request and checks that its From is the authenticated user. On
     /// `None` the request has been answered.
-    async fn authenticate(&mut self, at: &At, req: &Request) -> Option<User> {
+    async fn authenticate(&mut self, at: &At, req: &Request, flow: &FlowRef) -> Option<User> {
         let cfg = self.cfg.clone();
+        let source = crate::flow::source_ip(flow);
         let verdict = self
             .auth
-            .check(req, self.store.as_ref(), &cfg, now_secs())
+            .check(req, source, self.store.as_ref(), &cfg, now_secs())
             .await;
         let user = match verdict {
             Ok(Verdict::Ok(u)) => u,
@@ -174,7 +175,7 @@ impl Core {
             let r = reply::with_reason(&req, StatusCode::BAD_REQUEST, "To must be a SIP AOR", &cfg);
             return self.reply(&at, r).await;
         }
-        let Some(user) = self.authenticate(&at, &req).await else {
+        let Some(user) = self.authenticate(&at, &req, &flow).await else {
             return;
         };
         let now = now_secs();

@@ -1,9 +1,13 @@
 //! A caching layer over any [`Store`], for the home server's hot path. The engine awaits
 //! store calls in order, so every round trip to the database is time no other request is
 //! served; this layer answers the frequent ones from memory:
-//! - users: cached, unknown users too; the cache is dropped whenever the store's users
-//!   version changes (checked every second), so a change made with the CLI in another
-//!   process applies within a second;
+//! - users: the whole table is held in memory, loaded at start and again whenever the
+//!   store's users version changes (checked every second), so a change made with the CLI
+//!   in another process applies within a second. A lookup of a known user never reaches
+//!   the database, nor does that of an unknown name while the version has not moved
+//!   (read at most every 25 ms), so probing names costs the database next to nothing
+//!   and an unknown name takes the time a real user does; a user added a moment ago by
+//!   another process is read from the database until the next reload;
 //! - bindings: this home server is the only writer of its users' bindings, so after the
 //!   first read of an AOR the in-memory copy is authoritative; writes update it at once
 //!   and reach the database through a write-behind task, in order;
@@ -28,18 +32,19 @@ use super::{
     OfflineStore, Store, StoreResult, StoredMessage, User, UserStore,
 };
 
-/// How long a user record is trusted at most; changes are normally noticed sooner, by
-/// the users version (see [`UserStore::users_version`]), checked every second.
-const USER_TTL: Duration = Duration::from_secs(300);
 /// How often the users version is read.
 const VERSION_POLL: Duration = Duration::from_secs(1);
-/// Above this many cached users the cache starts over (a bound, not a policy).
-const MAX_CACHED_USERS: usize = 200_000;
+/// How long a version read on a lookup miss is reused.
+const MISS_VERSION_TTL: Duration = Duration::from_millis(25);
 /// Writes waiting for the database before callers wait for room.
 const WRITE_QUEUE: usize = 65_536;
 
-/// Users (or their absence) by address, with when they were read.
-type UserCache = HashMap<Aor, (Option<User>, Instant)>;
+/// Every user by address, and the users version they were loaded at.
+#[derive(Default)]
+struct UserCache {
+    by_aor: HashMap<Aor, User>,
+    version: u64,
+}
 
 /// Most writes applied in one batch.
 const BATCH: usize = 512;
@@ -49,6 +54,8 @@ const BATCH_WINDOW: Duration = Duration::from_millis(10);
 pub struct CachedStore {
     inner: Arc<dyn Store>,
     users: Arc<Mutex<UserCache>>,
+    /// The users version last read on a lookup miss, and when.
+    miss_version: Mutex<Option<(Instant, u64)>>,
     bindings: Mutex<HashMap<Aor, Vec<Binding>>>,
     writes: mpsc::Sender<BatchWrite>,
 }
@@ -61,13 +68,17 @@ impl CachedStore {
     ) -> StoreResult<(CachedStore, tokio::task::JoinHandle<()>)> {
         // Read before anything is cached, so that no later change can be missed.
         let version = inner.users_version().await?;
+        let users = Arc::new(Mutex::new(UserCache {
+            by_aor: load_users(inner.as_ref()).await?,
+            version,
+        }));
         let (writes, rx) = mpsc::channel(WRITE_QUEUE);
         let writer = tokio::spawn(write_behind(inner.clone(), rx));
-        let users = Arc::new(Mutex::new(HashMap::new()));
         tokio::spawn(watch_users(Arc::downgrade(&users), inner.clone(), version));
         let store = CachedStore {
             inner,
             users,
+            miss_version: Mutex::new(None),
             bindings: Mutex::new(HashMap::new()),
             writes,
         };
@@ -80,16 +91,46 @@ impl CachedStore {
         }
     }
 
-    fn forget_user(&self, aor: &Aor) {
-        lock(&self.users).remove(aor);
+    /// Re-reads one user after a write through this store.
+    async fn refresh_user(&self, aor: &Aor) -> StoreResult<()> {
+        let u = self.inner.user(aor).await?;
+        let mut users = lock(&self.users);
+        match u {
+            Some(u) => users.by_aor.insert(aor.clone(), u),
+            None => users.by_aor.remove(aor),
+        };
+        Ok(())
     }
+
+    /// Whether the users version has moved past `loaded` (read at most every 25 ms).
+    async fn users_changed_since(&self, loaded: u64) -> StoreResult<bool> {
+        let recent = *lock(&self.miss_version);
+        let version = match recent {
+            Some((at, v)) if at.elapsed() < MISS_VERSION_TTL => v,
+            _ => {
+                let v = self.inner.users_version().await?;
+                *lock(&self.miss_version) = Some((Instant::now(), v));
+                v
+            }
+        };
+        Ok(version != loaded)
+    }
+}
+
+async fn load_users(store: &dyn Store) -> StoreResult<HashMap<Aor, User>> {
+    Ok(store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.aor.clone(), u))
+        .collect())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Drops the user cache when the users version moves; ends with the cache.
+/// Reloads the users when the users version moves; ends with the cache.
 async fn watch_users(
     users: std::sync::Weak<Mutex<UserCache>>,
     store: Arc<dyn Store>,
@@ -101,10 +142,16 @@ async fn watch_users(
         tick.tick().await;
         let Some(users) = users.upgrade() else { return };
         match store.users_version().await {
-            Ok(v) if Some(v) != seen => {
-                lock(&users).clear();
-                seen = Some(v);
-            }
+            Ok(v) if Some(v) != seen => match load_users(store.as_ref()).await {
+                Ok(all) => {
+                    *lock(&users) = UserCache {
+                        by_aor: all,
+                        version: v,
+                    };
+                    seen = Some(v);
+                }
+                Err(e) => tracing::warn!(error = %e, "reloading users failed"),
+            },
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "reading the users version failed"),
         }
@@ -138,23 +185,27 @@ async fn write_behind(store: Arc<dyn Store>, mut rx: mpsc::Receiver<BatchWrite>)
 #[async_trait]
 impl UserStore for CachedStore {
     async fn user(&self, aor: &Aor) -> StoreResult<Option<User>> {
-        if let Some((u, at)) = lock(&self.users).get(aor) {
-            if at.elapsed() < USER_TTL {
-                return Ok(u.clone());
+        let loaded = {
+            let users = lock(&self.users);
+            if let Some(u) = users.by_aor.get(aor) {
+                return Ok(Some(u.clone()));
             }
+            users.version
+        };
+        if !self.users_changed_since(loaded).await? {
+            return Ok(None);
         }
+        // Added by another process since the last reload.
         let u = self.inner.user(aor).await?;
-        let mut users = lock(&self.users);
-        if users.len() >= MAX_CACHED_USERS {
-            users.clear();
+        if let Some(u) = &u {
+            lock(&self.users).by_aor.insert(aor.clone(), u.clone());
         }
-        users.insert(aor.clone(), (u.clone(), Instant::now()));
         Ok(u)
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        self.forget_user(&user.aor);
-        self.inner.create_user(user).await
+        self.inner.create_user(user).await?;
+        self.refresh_user(&user.aor).await
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
@@ -162,19 +213,19 @@ impl UserStore for CachedStore {
     }
 
     async fn remove_user(&self, aor: &Aor) -> StoreResult<()> {
-        self.forget_user(aor);
         lock(&self.bindings).remove(aor);
-        self.inner.remove_user(aor).await
+        self.inner.remove_user(aor).await?;
+        self.refresh_user(aor).await
     }
 
     async fn set_disabled(&self, aor: &Aor, disabled: bool) -> StoreResult<()> {
-        self.forget_user(aor);
-        self.inner.set_disabled(aor, disabled).await
+        self.inner.set_disabled(aor, disabled).await?;
+        self.refresh_user(aor).await
     }
 
     async fn set_credentials(&self, aor: &Aor, creds: &Credentials) -> StoreResult<()> {
-        self.forget_user(aor);
-        self.inner.set_credentials(aor, creds).await
+        self.inner.set_credentials(aor, creds).await?;
+        self.refresh_user(aor).await
     }
 
     async fn users_version(&self) -> StoreResult<u64> {
@@ -296,7 +347,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn users_are_cached_until_the_users_version_moves() {
+    async fn users_are_held_in_memory_and_follow_the_users_version() {
         let dir = tempfile::tempdir().unwrap();
         let inner: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&dir.path().join("h.db")).await.unwrap());
@@ -310,16 +361,19 @@ mod tests {
             disabled: false,
             credentials: Credentials::default(),
         };
+        // Another process adds the user: found once the version read on a miss is
+        // renewed, before the next full reload.
         inner.create_user(&u).await.unwrap();
-        assert_eq!(
-            cache.user(&aor).await.unwrap(),
-            None,
-            "negative entry still cached"
-        );
-        // A change by another process is noticed through the users version.
+        tokio::time::sleep(MISS_VERSION_TTL * 2).await;
+        assert_eq!(cache.user(&aor).await.unwrap(), Some(u.clone()));
+        // Another process disables the user: noticed at the next reload.
+        inner.set_disabled(&aor, true).await.unwrap();
         tokio::time::sleep(VERSION_POLL * 2).await;
-        assert_eq!(cache.user(&aor).await.unwrap(), Some(u));
-        cache.set_disabled(&aor, true).await.unwrap();
         assert!(cache.user(&aor).await.unwrap().unwrap().disabled);
+        // A change through the cache applies at once.
+        cache.set_disabled(&aor, false).await.unwrap();
+        assert!(!cache.user(&aor).await.unwrap().unwrap().disabled);
+        cache.remove_user(&aor).await.unwrap();
+        assert_eq!(cache.user(&aor).await.unwrap(), None);
     }
 }

@@ -11,11 +11,13 @@ if ! need cargo; then
 fi
 
 # Real SIP peers for the end-to-end tests (tests/): sipp (Debian sip-tester), baresip,
-# and socat (the TLS client in front of sipp, which Debian builds without TLS).
+# socat (the TLS client in front of sipp, which Debian builds without TLS), and the
+# scanner attackers use (sipvicious's svwar).
 missing=()
 need sipp || missing+=(sip-tester)
 need baresip || missing+=(baresip)
 need socat || missing+=(socat)
+need svwar || missing+=(sipvicious)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} for the end-to-end tests" >&2
   sudo=""

@@ -131,6 +131,44 @@ fn enumeration_cannot_tell_real_users_from_others() {
     );
 }
 
+/// The scanner attackers run (sipvicious's svwar, forced past its own "this server
+/// challenges everyone" warning) finds no extension: with a 404 or any other difference
+/// for unknown names it would list the real ones.
+#[test]
+fn svwar_finds_no_extension() {
+    let svwar = herald_tests::require("svwar", "sipvicious");
+    let dir = test_dir("svwar");
+    let s = Server::start(dir.path(), &[("HERALD_AUTH_FAIL_MAX_PER_SOURCE", "0")]);
+    for u in ["1001", "1005", "alice"] {
+        s.add_user(u, "secret-pw");
+    }
+    let names = dir.path().join("names.txt");
+    std::fs::write(&names, "1000\n1001\n1002\n1005\n1006\nalice\nbob\nadmin\n").unwrap();
+    let addr = s.addr("udp");
+    for method in ["REGISTER", "INVITE", "OPTIONS"] {
+        let out = std::process::Command::new(&svwar)
+            .args(["--force", "-m", method, "-d"])
+            .arg(&names)
+            .args([&addr.ip().to_string(), "-p", &addr.port().to_string()])
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .output()
+            .expect("run svwar");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("found nothing"), "svwar -m {method}:\n{text}");
+        for real in ["1001", "1005", "alice"] {
+            assert!(
+                !text.lines().any(|l| l.starts_with('|') && l.contains(real)),
+                "svwar -m {method} listed {real}:\n{text}"
+            );
+        }
+    }
+}
+
 #[test]
 fn password_guessing_bans_the_source_then_lets_it_back() {
     let dir = test_dir("guess");

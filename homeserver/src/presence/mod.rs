@@ -4,3 +4,4 @@
 pub mod compose;
 pub mod pidf;
 pub mod publish;
+pub mod subscription;

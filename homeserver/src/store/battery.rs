@@ -201,6 +201,56 @@ pub(crate) async fn archive(s: &dyn Store) {
     assert!(s.archived(&nobody, 10).await.unwrap().is_empty());
 }
 
+/// XCAP documents: conditional writes on the ETag.
+pub(crate) async fn documents(s: &dyn Store) {
+    let aor = Aor::parse("doc@example.com").unwrap();
+    let doc = |xml: &str, etag: &str| Document {
+        xml: xml.into(),
+        etag: etag.into(),
+    };
+    assert_eq!(s.document(&aor, "resource-lists").await.unwrap(), None);
+    assert!(s
+        .put_document(&aor, "resource-lists", &doc("<a/>", "e1"), Some(None))
+        .await
+        .unwrap());
+    assert!(
+        !s.put_document(&aor, "resource-lists", &doc("<b/>", "e2"), Some(None))
+            .await
+            .unwrap(),
+        "exists already"
+    );
+    assert!(
+        !s.put_document(
+            &aor,
+            "resource-lists",
+            &doc("<b/>", "e2"),
+            Some(Some("old"))
+        )
+        .await
+        .unwrap(),
+        "stale etag"
+    );
+    assert!(s
+        .put_document(&aor, "resource-lists", &doc("<b/>", "e2"), Some(Some("e1")))
+        .await
+        .unwrap());
+    assert_eq!(
+        s.document(&aor, "resource-lists").await.unwrap(),
+        Some(doc("<b/>", "e2"))
+    );
+    assert_eq!(
+        s.document(&aor, "pres-rules").await.unwrap(),
+        None,
+        "per application"
+    );
+    assert!(s
+        .put_document(&aor, "resource-lists", &doc("<c/>", "e3"), None)
+        .await
+        .unwrap());
+    assert!(s.delete_document(&aor, "resource-lists").await.unwrap());
+    assert!(!s.delete_document(&aor, "resource-lists").await.unwrap());
+}
+
 mod sqlite {
     use crate::store::sqlite::SqliteStore;
 
@@ -234,6 +284,12 @@ mod sqlite {
     async fn batches() {
         let (_d, s) = store().await;
         super::batches(&s).await;
+    }
+
+    #[tokio::test]
+    async fn documents() {
+        let (_d, s) = store().await;
+        super::documents(&s).await;
     }
 
     #[tokio::test]

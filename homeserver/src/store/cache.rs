@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 
 use super::{
     Aor, ArchiveEntry, ArchiveStore, BatchWrite, BatchWriter, Binding, BindingStore, Credentials,
-    OfflineStore, Store, StoreResult, StoredMessage, User, UserStore,
+    Document, DocumentStore, OfflineStore, Store, StoreResult, StoredMessage, User, UserStore,
 };
 
 /// How often the users version is read.
@@ -233,6 +233,28 @@ impl UserStore for CachedStore {
     }
 }
 
+/// Documents are read rarely (a subscription, an XCAP request): straight through.
+#[async_trait]
+impl DocumentStore for CachedStore {
+    async fn document(&self, aor: &Aor, auid: &str) -> StoreResult<Option<Document>> {
+        self.inner.document(aor, auid).await
+    }
+
+    async fn put_document(
+        &self,
+        aor: &Aor,
+        auid: &str,
+        doc: &Document,
+        expect: Option<Option<&str>>,
+    ) -> StoreResult<bool> {
+        self.inner.put_document(aor, auid, doc, expect).await
+    }
+
+    async fn delete_document(&self, aor: &Aor, auid: &str) -> StoreResult<bool> {
+        self.inner.delete_document(aor, auid).await
+    }
+}
+
 #[async_trait]
 impl BindingStore for CachedStore {
     async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Vec<Binding>> {
@@ -325,6 +347,7 @@ mod tests {
         let (cache, writer) = CachedStore::new(inner.clone()).await.unwrap();
         super::super::battery::users(&cache).await;
         super::super::battery::bindings(&cache).await;
+        super::super::battery::documents(&cache).await;
         let aor = Aor::parse("zoe@example.com").unwrap();
         let mut b = super::super::battery::binding_for(&aor, "sip:zoe@10.0.0.9", 500);
         for cseq in 1..=20 {

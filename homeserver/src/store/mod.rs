@@ -74,6 +74,32 @@ pub trait ArchiveStore: Send + Sync {
     async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>>;
 }
 
+/// A whole XCAP document and its entity tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub xml: String,
+    pub etag: String,
+}
+
+/// Per-user XCAP documents (RFC 4825), by application: `resource-lists` (the buddy list)
+/// and `pres-rules` (who may see the user's presence).
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    async fn document(&self, aor: &Aor, auid: &str) -> StoreResult<Option<Document>>;
+    /// Writes `doc`. `expect`: `None` writes unconditionally; `Some(None)` only if no
+    /// document exists; `Some(Some(etag))` only if the current one has that tag. Returns
+    /// whether it was written (false: the precondition failed).
+    async fn put_document(
+        &self,
+        aor: &Aor,
+        auid: &str,
+        doc: &Document,
+        expect: Option<Option<&str>>,
+    ) -> StoreResult<bool>;
+    /// Removes a document; returns whether there was one.
+    async fn delete_document(&self, aor: &Aor, auid: &str) -> StoreResult<bool>;
+}
+
 /// One write of a batch (see [`BatchWriter`]).
 #[derive(Debug, Clone)]
 pub enum BatchWrite {
@@ -90,9 +116,15 @@ pub trait BatchWriter: Send + Sync {
 }
 
 /// Everything a home server needs, as one object.
-pub trait Store: UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter {}
+pub trait Store:
+    UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter + DocumentStore
+{
+}
 
-impl<T: UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter> Store for T {}
+impl<T> Store for T where
+    T: UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter + DocumentStore
+{
+}
 
 #[cfg(test)]
 mod battery;

@@ -6,6 +6,7 @@
 //! before a checkpoint. FULL (an fsync per write) would cap message throughput at the
 //! disk's sync rate.
 
+mod documents;
 mod records;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -1,7 +1,12 @@
-//! Presence (the presence issue builds on this): presence documents, the composition
-//! policy and the PUBLISH rules so far, not wired; SUBSCRIBE/NOTIFY come next.
+//! Presence without I/O: presence documents (PIDF/RPID), the composition policy, the
+//! PUBLISH rules, subscription dialogs and their NOTIFYs, buddy lists (resource-lists),
+//! authorization rules (pres-rules), and the documents sent to watchers (watcher
+//! information, RLMI). The engine (`core/`) drives them.
 
 pub mod compose;
+pub mod lists;
 pub mod pidf;
 pub mod publish;
+pub mod rules;
 pub mod subscription;
+pub mod xml;

@@ -116,6 +116,7 @@ fn home_config(cfg: &Config, bound: &Bound, host: &str) -> HomeConfig {
     h.default_expires = cfg.default_expires;
     h.max_message_body = cfg.max_message_body;
     h.bans = cfg.limits.bans;
+    h.presence = cfg.presence;
     h.auth_algorithms = cfg.auth_algorithms.clone();
     h.auth_check_uri = cfg.auth_check_uri;
     h.server_header = cfg

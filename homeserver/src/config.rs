@@ -33,6 +33,32 @@ pub struct HomeConfig {
     pub server_header: Option<String>,
     /// Password-guessing bans.
     pub bans: crate::bans::BanPolicy,
+    pub presence: PresenceConfig,
+}
+
+/// Presence settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PresenceConfig {
+    /// Least time between two NOTIFYs to one watcher: changes in between are coalesced
+    /// and the last state is sent when it has passed (RFC 6446's idea).
+    pub min_notify_interval: std::time::Duration,
+    /// Who may watch a user when no rule of theirs says.
+    pub default_policy: crate::presence::rules::DefaultPolicy,
+    pub min_expires: u32,
+    pub max_expires: u32,
+    pub default_expires: u32,
+}
+
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        PresenceConfig {
+            min_notify_interval: std::time::Duration::from_millis(1000),
+            default_policy: crate::presence::rules::DefaultPolicy::SameDomain,
+            min_expires: 60,
+            max_expires: 7200,
+            default_expires: 3600,
+        }
+    }
 }
 
 impl HomeConfig {
@@ -56,6 +82,7 @@ impl HomeConfig {
             auth_check_uri: false,
             server_header: None,
             bans: crate::bans::BanPolicy::default(),
+            presence: PresenceConfig::default(),
         }
     }
 

@@ -13,6 +13,7 @@ use herald_sip::auth::Algorithm;
 use serde::Deserialize;
 
 mod limits;
+mod presence;
 
 pub use limits::Limits;
 
@@ -83,6 +84,10 @@ struct File {
     auth_fail_max_per_user: Option<usize>,
     auth_ban_secs: Option<u64>,
     http: Option<String>,
+    presence_policy: Option<String>,
+    notify_min_interval_ms: Option<u64>,
+    presence_min_expires: Option<u32>,
+    presence_max_expires: Option<u32>,
     nonce_secret: Option<String>,
     server_header: Option<bool>,
     auth_algorithms: Option<String>,
@@ -112,6 +117,7 @@ pub struct Config {
     pub limits: Limits,
     /// The HTTP listener for /metrics, /healthz and /readyz.
     pub http: Option<SocketAddr>,
+    pub presence: herald_homeserver::config::PresenceConfig,
     pub nonce_secret: Option<[u8; 32]>,
     pub server_header: bool,
     /// Digest algorithms offered, preferred first. MD5 alone by default: clients built
@@ -202,6 +208,7 @@ impl Config {
             max_message_body: s.num("max_message_body", f.max_message_body, 64 * 1024)?,
             limits: Limits::load(&s, &f)?,
             http: s.addr("http", f.http.clone(), "127.0.0.1:8080")?,
+            presence: presence::load(&s, &f)?,
             nonce_secret: match s.string("nonce_secret", f.nonce_secret.clone()) {
                 None => None,
                 Some(hex) => Some(parse_secret(&hex).ok_or_else(|| {

@@ -14,7 +14,7 @@ use crate::{
 
 /// The methods this server handles, for Allow.
 pub(crate) const ALLOW: &str =
-    "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, UPDATE, INFO, REFER, PRACK, NOTIFY";
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, UPDATE, INFO, REFER, PRACK, NOTIFY, SUBSCRIBE, PUBLISH";
 
 impl Core {
     pub(super) async fn on_request(&mut self, at: At, req: Request, flow: Option<FlowRef>) {
@@ -102,9 +102,18 @@ impl Core {
                     self.proxy_to_user(at, req, flow).await;
                 }
             }
+            Method::Subscribe if req.headers.to().is_ok_and(|t| t.tag().is_some()) => {
+                self.resubscribe(at, req).await;
+            }
             Method::Subscribe | Method::Publish => {
-                let r = reply::to(&req, StatusCode::BAD_EVENT, &cfg);
-                self.reply(&at, r).await;
+                let Some(user) = self.authenticate(&at, &req, &flow).await else {
+                    return;
+                };
+                if req.method == Method::Subscribe {
+                    self.on_subscribe(at, req, flow, user).await;
+                } else {
+                    self.on_publish(at, req, user).await;
+                }
             }
             Method::Bye | Method::Prack | Method::Notify => {
                 let r = reply::to(&req, StatusCode::CALL_DOES_NOT_EXIST, &cfg);
@@ -198,6 +207,8 @@ impl Core {
                 tracing::info!(aor = %user.aor, contacts = set.len(), "registered");
                 let r = registrar::ok(&req, &set, now, &cfg);
                 self.reply(&at, r).await;
+                // Automatic presence: registering or signing out changes what watchers see.
+                self.presentity_changed(&user.aor);
                 if !set.is_empty() {
                     self.start_delivery(user.aor).await;
                 }

@@ -264,10 +264,20 @@ impl Core {
         match &fork.origin {
             Origin::Client(stx) => {
                 let stx = *stx;
-                if fork.request.method == Method::Message {
-                    let (req, sender) = (fork.request.clone(), fork.sender.clone());
+                let req = fork.request.clone();
+                if req.method == Method::Message {
+                    let sender = fork.sender.clone();
                     self.archive_message(&req, sender.as_ref(), Outcome::Delivered(code))
                         .await;
+                }
+                if req.method == Method::Invite {
+                    // Both local parties show on-the-phone until the BYE.
+                    let parties = [req.headers.from(), req.headers.to()]
+                        .into_iter()
+                        .filter_map(|h| h.ok().and_then(|na| self.local_aor(&na.uri)))
+                        .collect();
+                    let call_id = req.headers.call_id().unwrap_or("").to_owned();
+                    self.call_started(&call_id, parties);
                 }
                 self.relay(stx, resp);
             }

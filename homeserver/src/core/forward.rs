@@ -20,7 +20,7 @@ pub(super) struct OurRoute {
 
 impl Core {
     /// Our address for a transport, `host:port`.
-    fn advertised(&self, t: Transport) -> String {
+    pub(super) fn advertised(&self, t: Transport) -> String {
         self.cfg
             .advertise
             .get(&t)

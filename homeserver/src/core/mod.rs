@@ -7,7 +7,9 @@ mod dispatch;
 mod fork;
 mod forward;
 mod im;
+mod presence;
 mod proxy;
+mod subscribe;
 
 use std::{
     collections::HashMap,
@@ -42,6 +44,8 @@ pub struct HomeServer {
 enum Command {
     Request(Inbound),
     Response(Inbound),
+    /// A user's XCAP documents (buddy list, presence rules) changed.
+    DocumentsChanged(Aor),
 }
 
 /// How many inbound messages may wait for the engine before front ends get "overloaded"
@@ -58,6 +62,12 @@ impl HomeServer {
         let (tx, rx) = mpsc::channel(QUEUE);
         let core = Core::new(cfg, store, edge);
         (HomeServer { tx }, tokio::spawn(core.run(rx)))
+    }
+
+    /// Tells the engine that `aor`'s buddy list or presence rules changed (XCAP writes),
+    /// so that watchers are re-authorized and list subscriptions re-read.
+    pub async fn documents_changed(&self, aor: Aor) {
+        let _ = self.tx.send(Command::DocumentsChanged(aor)).await;
     }
 
     fn enqueue(&self, c: Command) -> Result<GrpcResponse<Accepted>, Status> {
@@ -115,6 +125,8 @@ struct Core {
     next_fork: u64,
     /// The flow of the message being handled (ACKs reach the TU without one).
     inbound_flow: Option<FlowRef>,
+    /// Presence: publications, subscriptions, calls.
+    watch: presence::Watch,
 }
 
 impl Core {
@@ -132,6 +144,7 @@ impl Core {
             deliveries: HashMap::new(),
             next_fork: 1,
             inbound_flow: None,
+            watch: presence::Watch::default(),
         }
     }
 
@@ -143,9 +156,11 @@ impl Core {
                 cmd = rx.recv() => match cmd {
                     Some(Command::Request(i)) => self.on_inbound(i, true).await,
                     Some(Command::Response(i)) => self.on_inbound(i, false).await,
+                    Some(Command::DocumentsChanged(aor)) => self.documents_changed(&aor).await,
                     None => break,
                 },
                 () = sleep_until(deadline) => self.txl.handle_timeout(Instant::now()),
+                () = sleep_until(self.next_notify_due()) => self.flush_notifies().await,
                 _ = sweep.tick() => self.sweep().await,
             }
             self.drain().await;
@@ -236,7 +251,14 @@ impl Core {
                 let flow = self.txl_peer(tx);
                 self.on_request(At::Tx(tx), request, flow).await;
             }
+            TxEvent::Response { tx, response } if self.is_notify(tx) => {
+                self.on_notify_result(tx, Some(&response), 0)
+            }
             TxEvent::Response { tx, response } => self.on_branch_response(tx, response).await,
+            TxEvent::Timeout { tx } if self.is_notify(tx) => self.on_notify_result(tx, None, 408),
+            TxEvent::TransportError { tx } if self.is_notify(tx) => {
+                self.on_notify_result(tx, None, 430)
+            }
             TxEvent::Ack { request, .. } => self.on_ack(request).await,
             TxEvent::StrayResponse { response } => {
                 tracing::debug!(status = response.status.as_u16(), "stray response dropped");
@@ -275,6 +297,7 @@ impl Core {
             Ok(n) => tracing::info!(expired = n, "bindings expired"),
             Err(e) => tracing::error!(error = %e, "binding expiry failed"),
         }
+        self.sweep_presence().await;
     }
 }
 

@@ -100,6 +100,9 @@ impl Core {
             || (!flow::same(&from, &route.a) && from.remote == route.b.remote);
         let to_flow = if from_b { route.a } else { route.b };
         pop_our_routes(&mut req);
+        if req.method == Method::Bye {
+            self.call_ended(req.headers.call_id().unwrap_or(""));
+        }
         let target = req.uri.as_str().to_owned();
         let At::Tx(stx) = at else {
             let r = reply::with_reason(

@@ -4,6 +4,7 @@
 //! information, RLMI). The engine (`core/`) drives them.
 
 pub mod compose;
+pub mod documents;
 pub mod lists;
 pub mod pidf;
 pub mod publish;

@@ -1,0 +1,507 @@
+//! The engine's presence state and the NOTIFY machinery: publications and subscriptions
+//! by presentity, what each watcher is sent (PIDF, watcher information, RLMI), and when —
+//! one NOTIFY in flight per subscription, changes coalesced under the minimum interval
+//! so that the last state always arrives, expiry by the sweep.
+
+use std::{
+    cmp::Reverse,
+    collections::{BinaryHeap, HashMap, HashSet},
+    time::Instant,
+};
+
+use herald_sip::{transactions::TxId, Response};
+
+use super::{now_secs, Core};
+use crate::{
+    flow,
+    presence::{
+        compose::{compose, Observed},
+        documents::{self, Instance, Resource, WatcherEntry},
+        lists::Buddy,
+        pidf::{to_xml, Pidf},
+        publish::Published,
+        rules::Handling,
+        subscription::{Ending, Kind, State, Subscription},
+    },
+    store::Aor,
+};
+
+/// A subscription and what the engine tracks about it.
+pub(super) struct Sub {
+    pub s: Subscription,
+    /// Allow or PoliteBlock for active presence subscriptions.
+    pub handling: Handling,
+    pub in_flight: Option<TxId>,
+    /// Something changed since the last NOTIFY.
+    pub dirty: bool,
+    pub last_sent: Option<Instant>,
+    /// List subscriptions: the buddies, and those changed since the last NOTIFY
+    /// (`None`: send the full state).
+    pub buddies: Vec<Buddy>,
+    pub changed: Option<HashSet<Aor>>,
+}
+
+#[derive(Default)]
+pub(super) struct Watch {
+    pub subs: HashMap<u64, Sub>,
+    /// Presence and list subscriptions watching each presentity.
+    pub watchers_of: HashMap<Aor, Vec<u64>>,
+    /// Winfo subscriptions of each user.
+    pub winfo_of: HashMap<Aor, Vec<u64>>,
+    /// (Call-ID, our tag) → subscription.
+    pub dialogs: HashMap<(String, String), u64>,
+    pub pubs: HashMap<Aor, Vec<Published>>,
+    pub due: BinaryHeap<Reverse<(Instant, u64)>>,
+    pub notify_tx: HashMap<TxId, u64>,
+    /// Calls through the server: Call-ID → the local parties; and calls per user.
+    pub calls: HashMap<String, Vec<Aor>>,
+    pub in_call: HashMap<Aor, u32>,
+    /// Whether each watched presentity was registered at the last look (for automatic
+    /// presence when registrations expire).
+    pub registered: HashMap<Aor, bool>,
+    pub next: u64,
+}
+
+impl Watch {
+    /// Every AOR a subscription is indexed under.
+    fn keys(sub: &Sub) -> Vec<Aor> {
+        match sub.s.kind {
+            Kind::Presence => vec![sub.s.target.clone()],
+            Kind::List => sub
+                .buddies
+                .iter()
+                .filter_map(|b| aor_of_uri(&b.uri))
+                .collect(),
+            Kind::Winfo => Vec::new(),
+        }
+    }
+
+    pub fn insert(&mut self, sub: Sub) -> u64 {
+        self.next += 1;
+        let id = self.next;
+        for k in Self::keys(&sub) {
+            self.watchers_of.entry(k).or_default().push(id);
+        }
+        if sub.s.kind == Kind::Winfo {
+            self.winfo_of
+                .entry(sub.s.target.clone())
+                .or_default()
+                .push(id);
+        }
+        self.dialogs
+            .insert((sub.s.call_id.clone(), sub.s.local_tag.clone()), id);
+        self.subs.insert(id, sub);
+        id
+    }
+
+    pub fn remove(&mut self, id: u64) -> Option<Sub> {
+        let sub = self.subs.remove(&id)?;
+        for k in Self::keys(&sub) {
+            drop_id(&mut self.watchers_of, &k, id);
+        }
+        if sub.s.kind == Kind::Winfo {
+            drop_id(&mut self.winfo_of, &sub.s.target, id);
+        }
+        self.dialogs
+            .remove(&(sub.s.call_id.clone(), sub.s.local_tag.clone()));
+        Some(sub)
+    }
+
+    /// The presence subscriptions to `owner` (for watcher information).
+    pub fn watchers(&self, owner: &Aor) -> Vec<(u64, &Sub)> {
+        self.watchers_of
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.subs.get(id).map(|s| (*id, s)))
+            .filter(|(_, s)| s.s.kind == Kind::Presence)
+            .collect()
+    }
+}
+
+fn drop_id(map: &mut HashMap<Aor, Vec<u64>>, key: &Aor, id: u64) {
+    if let Some(v) = map.get_mut(key) {
+        v.retain(|x| *x != id);
+        if v.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+/// `sip:bob@example.com` → the AOR.
+pub(super) fn aor_of_uri(uri: &str) -> Option<Aor> {
+    let s = uri.trim();
+    let s = s.strip_prefix("sip:").or_else(|| s.strip_prefix("sips:"))?;
+    Aor::parse(s.split(';').next()?)
+}
+
+impl Core {
+    /// Something about `aor`'s presence changed: its watchers will be told.
+    pub(super) fn presentity_changed(&mut self, aor: &Aor) {
+        let ids = self.watch.watchers_of.get(aor).cloned().unwrap_or_default();
+        for id in ids {
+            if let Some(sub) = self.watch.subs.get_mut(&id) {
+                if let Some(set) = sub.changed.as_mut() {
+                    set.insert(aor.clone());
+                }
+            }
+            self.schedule(id);
+        }
+    }
+
+    /// Watchers of `owner` changed: its winfo subscribers will be told.
+    pub(super) fn watchers_changed(&mut self, owner: &Aor) {
+        let ids = self.watch.winfo_of.get(owner).cloned().unwrap_or_default();
+        for id in ids {
+            self.schedule(id);
+        }
+    }
+
+    /// Marks a subscription for a NOTIFY as soon as its interval allows.
+    pub(super) fn schedule(&mut self, id: u64) {
+        let min = self.cfg.presence.min_notify_interval;
+        let Some(sub) = self.watch.subs.get_mut(&id) else {
+            return;
+        };
+        let was_dirty = sub.dirty;
+        sub.dirty = true;
+        if sub.in_flight.is_some() || was_dirty {
+            return; // sent when the NOTIFY in flight is answered, or already queued
+        }
+        let at = sub
+            .last_sent
+            .map_or_else(Instant::now, |t| (t + min).max(Instant::now()));
+        self.watch.due.push(Reverse((at, id)));
+    }
+
+    /// When the next coalesced NOTIFY is due.
+    pub(super) fn next_notify_due(&self) -> Option<Instant> {
+        self.watch.due.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Sends every NOTIFY that is due.
+    pub(super) async fn flush_notifies(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((at, id))) = self.watch.due.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.watch.due.pop();
+            let ready = self
+                .watch
+                .subs
+                .get(&id)
+                .is_some_and(|s| s.dirty && s.in_flight.is_none());
+            if ready {
+                let left = self.watch.subs[&id].s.expires_at.saturating_sub(now_secs());
+                self.send_notify(id, Ending::Continues(left)).await;
+            }
+        }
+    }
+
+    /// Sends a NOTIFY with the current state; a terminating one removes the subscription.
+    pub(super) async fn send_notify(&mut self, id: u64, ending: Ending) {
+        let Some(body) = self.notify_body(id).await else {
+            return;
+        };
+        let Some(flow) = self.watch.subs.get(&id).map(|s| s.s.flow.clone()) else {
+            return;
+        };
+        let t = flow::transport(&flow);
+        let via = {
+            let tok = flow::token(t);
+            format!(
+                "SIP/2.0/{tok} {};branch=z9hG4bK-{}-{:016x}",
+                self.advertised(t),
+                self.cfg.home_id,
+                rand::random::<u64>()
+            )
+        };
+        let contact = format!(
+            "sip:herald@{};transport={}",
+            self.advertised(t),
+            flow::token(t).to_ascii_lowercase()
+        );
+        let body_ref = body.as_ref().map(|(ct, b)| (ct.as_str(), b.as_bytes()));
+        let Some(sub) = self.watch.subs.get_mut(&id) else {
+            return;
+        };
+        let text = sub.s.next_notify(&via, &contact, ending, body_ref);
+        sub.dirty = false;
+        sub.last_sent = Some(Instant::now());
+        if let Some(set) = sub.changed.as_mut() {
+            set.clear();
+        }
+        let msg = herald_sip::parse(
+            bytes::Bytes::from(text),
+            &self.limits,
+            herald_sip::Transport::Stream,
+        );
+        let req = match msg {
+            Ok(herald_sip::Message::Request(r)) => r,
+            _ => {
+                tracing::error!(sub = id, "built an unparsable NOTIFY");
+                return;
+            }
+        };
+        let reliable = flow::reliable(&flow);
+        match self.txl.send_request(req, flow, reliable, Instant::now()) {
+            Ok(tx) => {
+                self.watch.notify_tx.insert(tx, id);
+                if let Some(sub) = self.watch.subs.get_mut(&id) {
+                    sub.in_flight = Some(tx);
+                }
+                metrics::counter!("herald_notifies_total").increment(1);
+            }
+            Err(e) => tracing::warn!(error = ?e, sub = id, "NOTIFY not sent"),
+        }
+        if let Ending::Terminated(_) = ending {
+            self.end_subscription(id);
+        }
+    }
+
+    /// Removes a subscription (its watchers' winfo learns of it).
+    pub(super) fn end_subscription(&mut self, id: u64) {
+        if let Some(sub) = self.watch.remove(id) {
+            tracing::info!(watcher = %sub.s.watcher, target = %sub.s.target, event = sub.s.kind.event(), "subscription ended");
+            if sub.s.kind == Kind::Presence {
+                self.watchers_changed(&sub.s.target.clone());
+            }
+        }
+    }
+
+    /// The answer to a NOTIFY: the next may go; a 481, a timeout or a dead flow ends the
+    /// subscription (RFC 6665 §4.2.2).
+    pub(super) fn on_notify_response(&mut self, tx: TxId, code: u16) {
+        let Some(id) = self.watch.notify_tx.get(&tx).copied() else {
+            return;
+        };
+        if code < 200 {
+            return;
+        }
+        self.watch.notify_tx.remove(&tx);
+        if (200..300).contains(&code) {
+            let dirty = self.watch.subs.get_mut(&id).is_some_and(|s| {
+                s.in_flight = None;
+                std::mem::take(&mut s.dirty)
+            });
+            if dirty {
+                self.schedule(id);
+            }
+            return;
+        }
+        tracing::info!(sub = id, code, "NOTIFY refused; subscription ended");
+        self.end_subscription(id);
+    }
+
+    pub(super) fn is_notify(&self, tx: TxId) -> bool {
+        self.watch.notify_tx.contains_key(&tx)
+    }
+
+    /// The composed presence of `aor` as the server sees it now.
+    pub(super) async fn presence_of(&mut self, aor: &Aor) -> Pidf {
+        let now = now_secs();
+        let pubs: Vec<_> = self
+            .watch
+            .pubs
+            .get(aor)
+            .map(|v| {
+                v.iter()
+                    .filter(|p| p.expires_at > now)
+                    .map(Published::publication)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let registered = self
+            .store
+            .bindings(aor, now)
+            .await
+            .map(|b| !b.is_empty())
+            .unwrap_or(false);
+        self.watch.registered.insert(aor.clone(), registered);
+        let seen = Observed {
+            registered,
+            in_call: self.watch.in_call.get(aor).is_some_and(|n| *n > 0),
+        };
+        compose(&format!("sip:{aor}"), &pubs, seen)
+    }
+
+    /// What a watcher who may not see `aor` is shown: offline.
+    fn offline_of(aor: &Aor) -> Pidf {
+        compose(&format!("sip:{aor}"), &[], Observed::default())
+    }
+
+    async fn notify_body(&mut self, id: u64) -> Option<Option<(String, String)>> {
+        let sub = self.watch.subs.get(&id)?;
+        let (kind, target, state, handling) =
+            (sub.s.kind, sub.s.target.clone(), sub.s.state, sub.handling);
+        Some(match kind {
+            Kind::Presence if state == State::Pending => None,
+            Kind::Presence => {
+                let doc = if handling == Handling::PoliteBlock {
+                    Self::offline_of(&target)
+                } else {
+                    self.presence_of(&target).await
+                };
+                Some(("application/pidf+xml".into(), to_xml(&doc)))
+            }
+            Kind::Winfo => {
+                let entries: Vec<WatcherEntry> = self
+                    .watch
+                    .watchers(&target)
+                    .into_iter()
+                    .map(|(wid, w)| WatcherEntry {
+                        id: format!("w{wid}"),
+                        uri: format!("sip:{}", w.s.watcher),
+                        status: if w.s.state == State::Pending {
+                            "pending"
+                        } else {
+                            "active"
+                        },
+                        event: if w.s.state == State::Pending {
+                            "subscribe"
+                        } else {
+                            "approved"
+                        },
+                    })
+                    .collect();
+                let sub = self.watch.subs.get_mut(&id)?;
+                let version = sub.s.version;
+                sub.s.version += 1;
+                let doc = documents::watcherinfo(&format!("sip:{target}"), version, &entries);
+                Some(("application/watcherinfo+xml".into(), doc))
+            }
+            Kind::List => Some(self.list_body(id).await?),
+        })
+    }
+
+    async fn list_body(&mut self, id: u64) -> Option<(String, String)> {
+        let sub = self.watch.subs.get(&id)?;
+        let (buddies, changed, watcher, list_uri) = (
+            sub.buddies.clone(),
+            sub.changed.clone(),
+            sub.s.watcher.clone(),
+            sub.s.local_uri.clone(),
+        );
+        let full = changed.as_ref().is_none_or(|c| c.is_empty());
+        let mut resources = Vec::new();
+        for b in &buddies {
+            let Some(aor) = aor_of_uri(&b.uri) else {
+                continue;
+            };
+            if !full && !changed.as_ref().is_some_and(|c| c.contains(&aor)) {
+                continue;
+            }
+            let exists = self.store.user(&aor).await.ok().flatten().is_some();
+            let handling = if exists {
+                self.authorize(&aor, &watcher).await
+            } else {
+                Handling::Block
+            };
+            let instance = match handling {
+                _ if !exists => Instance::Terminated("noresource"),
+                Handling::Block => Instance::Terminated("rejected"),
+                Handling::Confirm => Instance::Pending,
+                Handling::PoliteBlock => Instance::Active(to_xml(&Self::offline_of(&aor))),
+                Handling::Allow => Instance::Active(to_xml(&self.presence_of(&aor).await)),
+            };
+            resources.push(Resource {
+                uri: b.uri.clone(),
+                name: b.display_name.clone(),
+                instance,
+            });
+        }
+        let sub = self.watch.subs.get_mut(&id)?;
+        let version = sub.s.version;
+        sub.s.version += 1;
+        // After the first NOTIFY, changes are sent as partial state.
+        if sub.changed.is_none() {
+            sub.changed = Some(HashSet::new());
+        }
+        let body = documents::rlmi(&list_uri, "Buddies", version, full, &resources);
+        Some((documents::rlmi_content_type(), body))
+    }
+
+    /// Expires subscriptions and publications; notices registrations that lapsed.
+    pub(super) async fn sweep_presence(&mut self) {
+        let now = now_secs();
+        let expired: Vec<u64> = self
+            .watch
+            .subs
+            .iter()
+            .filter(|(_, s)| s.s.expires_at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.send_notify(id, Ending::Terminated("timeout")).await;
+        }
+        let mut changed = Vec::new();
+        for (aor, pubs) in self.watch.pubs.iter_mut() {
+            let before = pubs.len();
+            pubs.retain(|p| p.expires_at > now);
+            if pubs.len() != before {
+                changed.push(aor.clone());
+            }
+        }
+        self.watch.pubs.retain(|_, v| !v.is_empty());
+        let watched: Vec<(Aor, bool)> = self
+            .watch
+            .registered
+            .iter()
+            .map(|(a, r)| (a.clone(), *r))
+            .collect();
+        for (aor, was) in watched {
+            if !self.watch.watchers_of.contains_key(&aor) {
+                self.watch.registered.remove(&aor);
+                continue;
+            }
+            let now_registered = self
+                .store
+                .bindings(&aor, now)
+                .await
+                .map(|b| !b.is_empty())
+                .unwrap_or(was);
+            if now_registered != was {
+                self.watch.registered.insert(aor.clone(), now_registered);
+                changed.push(aor);
+            }
+        }
+        for aor in changed {
+            self.presentity_changed(&aor);
+        }
+    }
+
+    /// A call through the server was answered: both local parties are on the phone.
+    pub(super) fn call_started(&mut self, call_id: &str, parties: Vec<Aor>) {
+        if self.watch.calls.contains_key(call_id) || parties.is_empty() {
+            return;
+        }
+        for p in &parties {
+            *self.watch.in_call.entry(p.clone()).or_default() += 1;
+            self.presentity_changed(p);
+        }
+        self.watch.calls.insert(call_id.to_owned(), parties);
+    }
+
+    /// A call ended (BYE).
+    pub(super) fn call_ended(&mut self, call_id: &str) {
+        let Some(parties) = self.watch.calls.remove(call_id) else {
+            return;
+        };
+        for p in &parties {
+            if let Some(n) = self.watch.in_call.get_mut(p) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.watch.in_call.remove(p);
+                }
+            }
+            self.presentity_changed(p);
+        }
+    }
+
+    /// A NOTIFY's response arrived (or its transaction failed).
+    pub(super) fn on_notify_result(&mut self, tx: TxId, resp: Option<&Response>, failed: u16) {
+        let code = resp.map_or(failed, |r| r.status.as_u16());
+        self.on_notify_response(tx, code);
+    }
+}

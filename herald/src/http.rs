@@ -67,7 +67,7 @@ struct Ops {
 }
 
 /// Serves until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, ready: Readiness, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, ready: Readiness, shutdown: watch::Receiver<bool>) {
     let ops = Ops {
         ready,
         metrics: prometheus(),
@@ -77,6 +77,11 @@ pub async fn serve(listener: TcpListener, ready: Readiness, mut shutdown: watch:
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(ops);
+    serve_router(listener, app, shutdown).await;
+}
+
+/// Serves `app` on `listener` until `shutdown` turns true.
+pub async fn serve_router(listener: TcpListener, app: Router, mut shutdown: watch::Receiver<bool>) {
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };

@@ -143,7 +143,7 @@ fn init_logging() {
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let domain = cfg.domain.clone();
     let db = cfg.database();
-    server::run(cfg, shutdown_signal(), |bound, host, http| {
+    server::run(cfg, shutdown_signal(), |bound, host, http, xcap| {
         println!(
             "Herald {} (embedded edition), domain {domain}",
             env!("CARGO_PKG_VERSION")
@@ -153,6 +153,9 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         }
         if let Some(a) = http {
             println!("listening http {a} (metrics, healthz, readyz)");
+        }
+        if let Some(a) = xcap {
+            println!("listening xcap {a} (buddy lists and presence rules: http://{a}/xcap-root)");
         }
         println!("data: {}", db.display());
         println!("add a user:  herald user add alice@{domain} --password <password>");

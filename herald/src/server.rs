@@ -22,11 +22,11 @@ use crate::{config::Config, http};
 
 /// Opens the store, binds every listener, prints where clients should connect, and serves
 /// until `shutdown` completes. `on_ready` gets the bound SIP addresses, the advertised
-/// host and the HTTP (metrics, health) address.
+/// host, the HTTP (metrics, health) address and the XCAP address.
 pub async fn run(
     cfg: Config,
     shutdown: impl Future<Output = ()>,
-    on_ready: impl FnOnce(&Bound, &str, Option<SocketAddr>),
+    on_ready: impl FnOnce(&Bound, &str, Option<SocketAddr>, Option<SocketAddr>),
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
         anyhow::anyhow!(
@@ -45,20 +45,32 @@ pub async fn run(
     let bound = listeners.bound().clone();
     let host = advertise_host(&cfg, &bound);
     let home_cfg = home_config(&cfg, &bound, &host);
-    let (home, engine) = HomeServer::start(home_cfg, Arc::new(store), listeners.flows());
+    let store: Arc<dyn herald_homeserver::store::Store> = Arc::new(store);
+    let (home, engine) = HomeServer::start(home_cfg.clone(), store.clone(), listeners.flows());
+    let xcap_listener = match cfg.xcap {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!("cannot bind the XCAP listener (HERALD_XCAP) on {addr}: {e}")
+        })?),
+        None => None,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let ready = http::Readiness::default();
     let http_addr = http_listener.as_ref().and_then(|l| l.local_addr().ok());
     let ops = http_listener.map(|l| tokio::spawn(http::serve(l, ready.clone(), stop_rx.clone())));
+    let xcap_addr = xcap_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let xcap = xcap_listener.map(|l| {
+        let app = herald_homeserver::xcap::router(store.clone(), home.clone(), &home_cfg);
+        tokio::spawn(http::serve_router(l, app, stop_rx.clone()))
+    });
     let serving = tokio::spawn(listeners.serve(Arc::new(home), stop_rx));
     ready.set(true);
-    on_ready(&bound, &host, http_addr);
+    on_ready(&bound, &host, http_addr, xcap_addr);
     shutdown.await;
     tracing::info!("shutting down");
     ready.set(false);
     let _ = stop_tx.send(true);
-    if let Some(ops) = ops {
-        let _ = ops.await;
+    for task in [ops, xcap].into_iter().flatten() {
+        let _ = task.await;
     }
     let _ = serving.await;
     // The engine ends when the last handle (held by the listeners) is gone; then the

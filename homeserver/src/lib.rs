@@ -16,5 +16,6 @@ pub mod registrar;
 pub mod reply;
 pub mod store;
 pub mod via;
+pub mod xcap;
 
 pub use crate::core::HomeServer;

@@ -24,6 +24,8 @@ pub struct Device<W: Wire> {
     password: String,
     cseq: u32,
     call_id: String,
+    /// Content-Type of request bodies.
+    pub content_type: String,
 }
 
 /// A number no other request of this test process uses (branches and Call-IDs must be
@@ -58,6 +60,7 @@ impl<W: Wire> Device<W> {
             password: password.to_owned(),
             cseq: 0,
             call_id: format!("dev-{}-{}", user, unique()),
+            content_type: "text/plain".into(),
         }
     }
 
@@ -126,7 +129,7 @@ impl<W: Wire> Device<W> {
             s.push_str(&format!("{header}: {a}\r\n"));
         }
         if !body.is_empty() {
-            s.push_str("Content-Type: text/plain\r\n");
+            s.push_str(&format!("Content-Type: {}\r\n", self.content_type));
         }
         s.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
         s

@@ -9,6 +9,7 @@ pub mod device;
 pub mod sipp;
 pub mod udp;
 pub mod ws;
+pub mod xcap;
 
 use std::{
     collections::HashMap,
@@ -123,6 +124,7 @@ impl Server {
         set("HERALD_WS", format!("127.0.0.1:{}", free_port()));
         set("HERALD_WSS", format!("127.0.0.1:{}", free_port()));
         set("HERALD_HTTP", format!("127.0.0.1:{}", free_port()));
+        set("HERALD_XCAP", format!("127.0.0.1:{}", free_port()));
         set("HERALD_LOG", "info,herald_homeserver=debug".into());
         env
     }

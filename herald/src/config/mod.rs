@@ -84,6 +84,7 @@ struct File {
     auth_fail_max_per_user: Option<usize>,
     auth_ban_secs: Option<u64>,
     http: Option<String>,
+    xcap: Option<String>,
     presence_policy: Option<String>,
     notify_min_interval_ms: Option<u64>,
     presence_min_expires: Option<u32>,
@@ -118,6 +119,8 @@ pub struct Config {
     /// The HTTP listener for /metrics, /healthz and /readyz.
     pub http: Option<SocketAddr>,
     pub presence: herald_homeserver::config::PresenceConfig,
+    /// The XCAP listener (buddy lists and presence rules over HTTP with digest).
+    pub xcap: Option<SocketAddr>,
     pub nonce_secret: Option<[u8; 32]>,
     pub server_header: bool,
     /// Digest algorithms offered, preferred first. MD5 alone by default: clients built
@@ -209,6 +212,7 @@ impl Config {
             limits: Limits::load(&s, &f)?,
             http: s.addr("http", f.http.clone(), "127.0.0.1:8080")?,
             presence: presence::load(&s, &f)?,
+            xcap: s.addr("xcap", f.xcap.clone(), "0.0.0.0:8090")?,
             nonce_secret: match s.string("nonce_secret", f.nonce_secret.clone()) {
                 None => None,
                 Some(hex) => Some(parse_secret(&hex).ok_or_else(|| {

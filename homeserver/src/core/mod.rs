@@ -163,6 +163,9 @@ impl Core {
                 () = sleep_until(self.next_notify_due()) => self.flush_notifies().await,
                 _ = sweep.tick() => self.sweep().await,
             }
+            // NOTIFYs due now go out before the next event is taken, so that watchers
+            // see changes in the order they happened.
+            self.flush_notifies().await;
             self.drain().await;
             self.inbound_flow = None;
         }

@@ -140,10 +140,17 @@ impl Core {
     pub(super) fn presentity_changed(&mut self, aor: &Aor) {
         let ids = self.watch.watchers_of.get(aor).cloned().unwrap_or_default();
         for id in ids {
-            if let Some(sub) = self.watch.subs.get_mut(&id) {
-                if let Some(set) = sub.changed.as_mut() {
-                    set.insert(aor.clone());
-                }
+            let Some(sub) = self.watch.subs.get_mut(&id) else {
+                continue;
+            };
+            // A pending or politely blocked watcher sees nothing change (not even when).
+            let hidden = sub.s.kind == Kind::Presence
+                && (sub.s.state == State::Pending || sub.handling == Handling::PoliteBlock);
+            if hidden {
+                continue;
+            }
+            if let Some(set) = sub.changed.as_mut() {
+                set.insert(aor.clone());
             }
             self.schedule(id);
         }

@@ -96,3 +96,19 @@ fn size_depth_and_shape_limits() {
         Err(PidfError::NotPidf(_))
     ));
 }
+
+/// 10,000 levels with the size cap lifted: refused at the depth cap, after reading only
+/// the first 17 levels (the reader holds one stack entry per open element).
+#[test]
+fn ten_thousand_levels_stop_at_the_depth_cap() {
+    let limits = PidfLimits {
+        max_bytes: 1 << 20,
+        ..PidfLimits::default()
+    };
+    let deep = format!(
+        "<presence entity=\"sip:a@b\">{}{}</presence>",
+        "<x>".repeat(10_000),
+        "</x>".repeat(10_000)
+    );
+    assert_eq!(parse(deep.as_bytes(), &limits), Err(PidfError::TooDeep(16)));
+}

@@ -1,0 +1,325 @@
+//! XCAP (RFC 4825) for the documents clients keep on the server: the buddy list
+//! (`resource-lists`, RFC 4826) and presence rules (`pres-rules`, RFC 5025), whole
+//! documents under `/xcap-root/<auid>/users/<sip:user@domain>/<name>`, and the server's
+//! capabilities (`/xcap-root/xcap-caps/global/index`).
+//!
+//! Every request is authenticated with HTTP Digest against the SIP credentials (same
+//! realm, same stateless nonces); a user reaches only their own documents. Writes are
+//! conditional on the ETag (`If-Match`, `If-None-Match: *` → 412 when stale), checked
+//! for well-formedness (409 with an `xcap-error` body), and tell the engine, which
+//! re-authorizes watchers and refreshes list subscriptions. Partial documents (node
+//! selectors after `~~`) are answered 501.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{header, HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use herald_sip::auth::{AuthOutcome, Credentials, MemoryReplayGuard, NonceKey, Verifier};
+
+use crate::{
+    presence::{lists, rules},
+    store::{Aor, Document, Store},
+    HomeServer,
+};
+
+/// What the XCAP handlers share.
+#[derive(Clone)]
+pub struct Xcap {
+    store: Arc<dyn Store>,
+    home: HomeServer,
+    verifier: Arc<Verifier>,
+    replay: Arc<Mutex<MemoryReplayGuard>>,
+    domain: String,
+}
+
+/// The XCAP routes, ready to be served (or merged into another router).
+pub fn router(store: Arc<dyn Store>, home: HomeServer, cfg: &crate::config::HomeConfig) -> Router {
+    let x = Xcap {
+        store,
+        home,
+        verifier: Arc::new(Verifier::new(
+            NonceKey::new(cfg.nonce_secret),
+            cfg.domain.clone(),
+            cfg.nonce_max_age_secs,
+        )),
+        replay: Arc::new(Mutex::new(MemoryReplayGuard::new(
+            cfg.nonce_max_age_secs,
+            100_000,
+        ))),
+        domain: cfg.domain.clone(),
+    };
+    Router::new()
+        .route("/xcap-root/xcap-caps/global/index", get(caps))
+        .route(
+            "/xcap-root/{auid}/users/{xui}/{*doc}",
+            get(document).put(document).delete(document),
+        )
+        .with_state(x)
+}
+
+const CAPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<xcap-caps xmlns="urn:ietf:params:xml:ns:xcap-caps">
+<auids><auid>xcap-caps</auid><auid>resource-lists</auid><auid>pres-rules</auid></auids>
+<extensions/>
+<namespaces><namespace>urn:ietf:params:xml:ns:resource-lists</namespace><namespace>urn:ietf:params:xml:ns:pres-rules</namespace><namespace>urn:ietf:params:xml:ns:common-policy</namespace></namespaces>
+</xcap-caps>
+"#;
+
+async fn caps(State(x): State<Xcap>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if let Err(r) = x.authenticate(&method, &uri, &headers).await {
+        return r;
+    }
+    ([(header::CONTENT_TYPE, "application/xcap-caps+xml")], CAPS).into_response()
+}
+
+fn content_type(auid: &str) -> Option<&'static str> {
+    match auid {
+        lists::AUID => Some("application/resource-lists+xml"),
+        rules::AUID => Some("application/auth-policy+xml"),
+        _ => None,
+    }
+}
+
+fn error(status: StatusCode, text: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain")],
+        format!("{text}\n"),
+    )
+        .into_response()
+}
+
+fn conflict(detail: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xcap-error xmlns=\"urn:ietf:params:xml:ns:xcap-error\">\
+         <not-well-formed/><!-- {} --></xcap-error>\n",
+        detail.replace("--", "- -")
+    );
+    (
+        StatusCode::CONFLICT,
+        [(header::CONTENT_TYPE, "application/xcap-error+xml")],
+        body,
+    )
+        .into_response()
+}
+
+async fn document(
+    State(x): State<Xcap>,
+    Path((auid, xui, doc)): Path<(String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let user = match x.authenticate(&method, &uri, &headers).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(ctype) = content_type(&auid) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("no application {auid:?} (resource-lists, pres-rules)"),
+        );
+    };
+    if doc.contains("~~") {
+        return error(
+            StatusCode::NOT_IMPLEMENTED,
+            "partial documents (node selectors) are not supported: GET or PUT the whole document",
+        );
+    }
+    let owner = xui
+        .strip_prefix("sip:")
+        .or_else(|| xui.strip_prefix("sips:"))
+        .unwrap_or(&xui);
+    let Some(owner) = Aor::parse(owner) else {
+        return error(StatusCode::NOT_FOUND, &format!("{xui:?} is not a user"));
+    };
+    if owner != user {
+        return error(StatusCode::FORBIDDEN, "only your own documents");
+    }
+    let current = match x.store.document(&owner, &auid).await {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(unquote);
+    let if_none = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(unquote);
+    match method {
+        Method::GET => {
+            let Some(d) = current else {
+                return error(StatusCode::NOT_FOUND, "no such document");
+            };
+            if if_none.as_deref() == Some(d.etag.as_str()) {
+                return (StatusCode::NOT_MODIFIED, [(header::ETAG, quote(&d.etag))])
+                    .into_response();
+            }
+            (
+                [
+                    (header::CONTENT_TYPE, ctype.to_owned()),
+                    (header::ETAG, quote(&d.etag)),
+                ],
+                d.xml,
+            )
+                .into_response()
+        }
+        Method::PUT => {
+            let parsed = match auid.as_str() {
+                lists::AUID => lists::parse(&body).map(|_| ()),
+                _ => rules::parse(&body).map(|_| ()),
+            };
+            if let Err(e) = parsed {
+                return conflict(&e.to_string());
+            }
+            let Ok(xml) = String::from_utf8(body.to_vec()) else {
+                return conflict("not UTF-8");
+            };
+            let expect = match (&if_match, &if_none) {
+                (Some(m), _) if m == "*" => match &current {
+                    Some(c) => Some(Some(c.etag.clone())),
+                    None => return error(StatusCode::PRECONDITION_FAILED, "no document to match"),
+                },
+                (Some(m), _) => Some(Some(m.clone())),
+                (None, Some(n)) if n == "*" => Some(None),
+                _ => None,
+            };
+            let etag = format!("{:016x}", rand::random::<u64>());
+            let new = Document {
+                xml,
+                etag: etag.clone(),
+            };
+            match x
+                .store
+                .put_document(&owner, &auid, &new, expect.as_ref().map(|e| e.as_deref()))
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    return error(
+                        StatusCode::PRECONDITION_FAILED,
+                        "the document changed (ETag)",
+                    )
+                }
+                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            }
+            tracing::info!(aor = %owner, auid, "XCAP document written");
+            x.home.documents_changed(owner).await;
+            let status = if current.is_some() {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            (status, [(header::ETAG, quote(&etag))]).into_response()
+        }
+        Method::DELETE => {
+            if let (Some(m), Some(c)) = (&if_match, &current) {
+                if m != "*" && *m != c.etag {
+                    return error(
+                        StatusCode::PRECONDITION_FAILED,
+                        "the document changed (ETag)",
+                    );
+                }
+            }
+            match x.store.delete_document(&owner, &auid).await {
+                Ok(true) => {
+                    x.home.documents_changed(owner).await;
+                    StatusCode::OK.into_response()
+                }
+                Ok(false) => error(StatusCode::NOT_FOUND, "no such document"),
+                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            }
+        }
+        _ => error(StatusCode::METHOD_NOT_ALLOWED, "GET, PUT or DELETE"),
+    }
+}
+
+fn unquote(s: &str) -> String {
+    s.trim().trim_matches('"').to_owned()
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{s}\"")
+}
+
+impl Xcap {
+    /// The user the request authenticates as, or the answer (401 with a challenge, 403).
+    async fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Aor, Response> {
+        let now = crate::core::now_secs();
+        let line = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let creds = match line.map(Credentials::parse) {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("bad credentials: {e}"),
+                ))
+            }
+            None => return Err(self.challenge(now, false)),
+        };
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let aor = Aor::parse(&format!("{}@{}", creds.username, self.domain));
+        let user = match &aor {
+            Some(a) => self
+                .store
+                .user(a)
+                .await
+                .ok()
+                .flatten()
+                .filter(|u| !u.disabled),
+            None => None,
+        };
+        let ha1 = user
+            .as_ref()
+            .and_then(|u| match creds.algorithm {
+                herald_sip::auth::Algorithm::Md5 => u.credentials.ha1_md5.clone(),
+                herald_sip::auth::Algorithm::Sha256 => u.credentials.ha1_sha256.clone(),
+            })
+            .unwrap_or_else(|| "0".repeat(64));
+        let outcome = {
+            let mut replay = self.replay.lock().unwrap_or_else(|e| e.into_inner());
+            self.verifier
+                .check(&creds, method.as_str(), &creds.uri, &ha1, now, &mut *replay)
+        };
+        let uri_ok = *creds.uri == *path;
+        match (outcome, user) {
+            (AuthOutcome::Ok, Some(u)) if uri_ok => Ok(u.aor),
+            (AuthOutcome::Stale, Some(_)) => Err(self.challenge(now, true)),
+            _ => {
+                tracing::info!(user = %creds.username, ?outcome, "XCAP authentication failed");
+                Err(error(StatusCode::FORBIDDEN, "authentication failed"))
+            }
+        }
+    }
+
+    fn challenge(&self, now: u64, stale: bool) -> Response {
+        let offered = self.verifier.challenges(now, rand::random(), stale);
+        let md5 = offered
+            .iter()
+            .find(|c| c.algorithm == herald_sip::auth::Algorithm::Md5)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, md5)],
+            "authentication required\n",
+        )
+            .into_response()
+    }
+}

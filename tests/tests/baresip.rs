@@ -12,13 +12,15 @@ use std::{
 
 use herald_tests::{free_port, require, test_dir, Server, DOMAIN};
 
-/// A baresip configuration directory for `user`, messaging `peer` by default.
+/// A baresip configuration directory for `user`, messaging `peer` by default, with
+/// `extra` modules (`presence.so`).
 fn client(
     dir: &Path,
     user: &str,
     password: &str,
     peer: &str,
     server: std::net::SocketAddr,
+    extra: &[&str],
 ) -> std::path::PathBuf {
     let d = dir.join(format!("baresip-{user}"));
     std::fs::create_dir_all(&d).unwrap();
@@ -33,7 +35,11 @@ fn client(
         d.join("config"),
         format!(
             "sip_listen 127.0.0.1:{port}\nmodule_path /usr/lib/baresip/modules\n\
-             module_app account.so\nmodule_app contact.so\nmodule_app menu.so\n"
+             module_app account.so\nmodule_app contact.so\nmodule_app menu.so\n{}",
+            extra
+                .iter()
+                .map(|m| format!("module_app {m}\n"))
+                .collect::<String>()
         ),
     )
     .unwrap();
@@ -44,7 +50,8 @@ fn client(
     .unwrap();
     std::fs::write(
         d.join("contacts"),
-        format!("\"Peer\" <sip:{peer}@{DOMAIN}>\n"),
+        // `presence=p2p` makes baresip's presence module subscribe to the contact.
+        format!("\"Peer\" <sip:{peer}@{DOMAIN}>;presence=p2p\n"),
     )
     .unwrap();
     std::fs::write(d.join("current_contact"), format!("sip:{peer}@{DOMAIN}")).unwrap();
@@ -70,8 +77,8 @@ fn two_baresip_clients_register_and_exchange_a_message() {
     s.add_user("alice", "alice-pw");
     s.add_user("bob", "bob-pw");
     let server = s.addr("udp");
-    let bob_dir = client(dir.path(), "bob", "bob-pw", "alice", server);
-    let alice_dir = client(dir.path(), "alice", "alice-pw", "bob", server);
+    let bob_dir = client(dir.path(), "bob", "bob-pw", "alice", server, &[]);
+    let alice_dir = client(dir.path(), "alice", "alice-pw", "bob", server, &[]);
     let bob_out = dir.path().join("bob.out");
     // -s traces SIP on stdout, so bob's output shows the MESSAGE he received.
     let mut bob = Command::new(&baresip)
@@ -125,4 +132,60 @@ fn two_baresip_clients_register_and_exchange_a_message() {
             && archive.contains("hello bob from baresip"),
         "{archive}"
     );
+}
+
+/// baresip's presence module subscribes to the contacts in its address book through the
+/// server; when the buddy publishes "busy" (sipp here), baresip shows the buddy busy.
+#[test]
+fn baresip_sees_its_buddy_turn_busy() {
+    let baresip = require("baresip", "baresip");
+    let dir = test_dir("baresip-presence");
+    let s = Server::start(dir.path(), &[("HERALD_NOTIFY_MIN_INTERVAL_MS", "100")]);
+    s.add_user("alice", "alice-pw");
+    s.add_user("bob", "bob-pw");
+    let server = s.addr("udp");
+    let alice_dir = client(
+        dir.path(),
+        "alice",
+        "alice-pw",
+        "bob",
+        server,
+        &["presence.so"],
+    );
+    let alice_out = dir.path().join("alice.out");
+    let mut alice = Command::new(&baresip)
+        .arg("-f")
+        .arg(&alice_dir)
+        .args(["-s", "-t", "30"])
+        .stdout(std::fs::File::create(&alice_out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    wait_for("alice's first NOTIFY about bob", || {
+        read(&alice_out).contains("NOTIFY sip:alice")
+    });
+    herald_tests::sipp::Sipp::new(dir.path(), "bob-publish", "publish.xml")
+        .to(server)
+        .fields(&[
+            "bob",
+            DOMAIN,
+            &herald_tests::auth_field("bob", "bob-pw"),
+            "open",
+            "busy",
+        ])
+        .run()
+        .assert_ok("bob publishes busy");
+    wait_for("baresip showing bob busy", || {
+        read(&alice_out)
+            .lines()
+            .any(|l| l.contains("sip:bob@example.com") && l.to_ascii_lowercase().contains("busy"))
+    });
+    let _ = (alice.kill(), alice.wait());
+    let trace = read(&alice_out);
+    let line = trace
+        .lines()
+        .find(|l| l.contains("sip:bob@example.com") && l.to_ascii_lowercase().contains("busy"))
+        .unwrap_or("");
+    eprintln!("baresip: {line}");
 }

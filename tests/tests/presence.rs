@@ -432,3 +432,35 @@ fn hostile_presence_documents_are_refused_with_400() {
     let mut s = s;
     assert!(s.alive(), "the server is still up");
 }
+
+/// Subscriptions are stored: after the process is killed and started again, the server
+/// continues the same dialog (same Call-ID and tags, CSeq moved ahead) with the current
+/// state, and the watcher's unsubscribe finds it.
+#[test]
+fn subscriptions_survive_a_restart() {
+    let dir = test_dir("presence-restart");
+    let mut s = Server::start(dir.path(), &[("HERALD_NOTIFY_MIN_INTERVAL_MS", "100")]);
+    for u in ["alice", "bob"] {
+        s.add_user(u, &format!("{u}-pw"));
+    }
+    let env = s.env.clone();
+    let bob = watcher(&s, dir.path(), "bob", "alice");
+    // The record is written behind within milliseconds; give it a moment, then kill.
+    std::thread::sleep(Duration::from_millis(1500));
+    s.kill();
+    let s = Server::start_with(dir.path(), env);
+    let out = bob.wait();
+    out.assert_ok("bob's subscription continues across the restart");
+    let n = notifies(&out.messages);
+    let cseq = |m: &str| -> u32 {
+        m.lines()
+            .find_map(|l| l.strip_prefix("CSeq: "))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    assert!(cseq(&n[1]) > 100_000, "the CSeq moved ahead: {}", n[1]);
+    assert!(n[1].contains("<basic>closed</basic>"), "{}", n[1]);
+    assert!(n[2].contains("Subscription-State: terminated"), "{}", n[2]);
+    drop(s);
+}

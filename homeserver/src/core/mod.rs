@@ -39,18 +39,24 @@ use crate::{
 #[derive(Clone)]
 pub struct HomeServer {
     tx: mpsc::Sender<Command>,
+    /// Responses have a queue of their own: they complete work already started (a NOTIFY
+    /// fan-out brings back thousands at once) and must not crowd out, or be refused
+    /// because of, new requests.
+    responses: mpsc::Sender<Inbound>,
 }
 
 enum Command {
     Request(Inbound),
-    Response(Inbound),
     /// A user's XCAP documents (buddy list, presence rules) changed.
     DocumentsChanged(Aor),
 }
 
-/// How many inbound messages may wait for the engine before front ends get "overloaded"
+/// How many inbound requests may wait for the engine before front ends get "overloaded"
 /// (and answer 503 with Retry-After).
 const QUEUE: usize = 8192;
+/// How many responses may wait (a NOTIFY to every watcher of a busy presentity returns
+/// that many 200s within milliseconds).
+const RESPONSE_QUEUE: usize = 131_072;
 
 impl HomeServer {
     /// Starts the engine. It stops when every handle is dropped.
@@ -60,8 +66,12 @@ impl HomeServer {
         edge: Arc<dyn Edge>,
     ) -> (HomeServer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let (responses, resp_rx) = mpsc::channel(RESPONSE_QUEUE);
         let core = Core::new(cfg, store, edge);
-        (HomeServer { tx }, tokio::spawn(core.run(rx)))
+        (
+            HomeServer { tx, responses },
+            tokio::spawn(core.run(rx, resp_rx)),
+        )
     }
 
     /// Tells the engine that `aor`'s buddy list or presence rules changed (XCAP writes),
@@ -96,7 +106,15 @@ impl Home for HomeServer {
         &self,
         req: GrpcRequest<Inbound>,
     ) -> Result<GrpcResponse<Accepted>, Status> {
-        self.enqueue(Command::Response(req.into_inner()))
+        match self.responses.try_send(req.into_inner()) {
+            Ok(()) => Ok(GrpcResponse::new(Accepted {})),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(Status::resource_exhausted(
+                "home server response queue full",
+            )),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(Status::unavailable("home server stopped"))
+            }
+        }
     }
 }
 
@@ -148,14 +166,21 @@ impl Core {
         }
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        mut responses: mpsc::Receiver<Inbound>,
+    ) {
         let mut sweep = tokio::time::interval(Duration::from_secs(1));
+        self.restore_presence().await;
         loop {
             let deadline = self.txl.poll_timeout();
             tokio::select! {
+                // Work in progress first: responses, then new requests.
+                biased;
+                Some(i) = responses.recv() => self.on_inbound(i, false).await,
                 cmd = rx.recv() => match cmd {
                     Some(Command::Request(i)) => self.on_inbound(i, true).await,
-                    Some(Command::Response(i)) => self.on_inbound(i, false).await,
                     Some(Command::DocumentsChanged(aor)) => self.documents_changed(&aor).await,
                     None => break,
                 },
@@ -167,6 +192,7 @@ impl Core {
             // see changes in the order they happened.
             self.flush_notifies().await;
             self.drain().await;
+            self.save_presence().await;
             self.inbound_flow = None;
         }
         tracing::info!("home server engine stopped");

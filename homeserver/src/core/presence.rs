@@ -9,6 +9,7 @@ use std::{
     time::Instant,
 };
 
+use bytes::Bytes;
 use herald_sip::{transactions::TxId, Response};
 
 use super::{now_secs, Core};
@@ -18,12 +19,12 @@ use crate::{
         compose::{compose, Observed},
         documents::{self, Instance, Resource, WatcherEntry},
         lists::Buddy,
-        pidf::{to_xml, Pidf},
+        pidf::{parse as parse_pidf, to_xml, Pidf, PidfLimits},
         publish::Published,
         rules::Handling,
         subscription::{Ending, Kind, State, Subscription},
     },
-    store::Aor,
+    store::{Aor, PublicationRecord, SubscriptionRecord},
 };
 
 /// A subscription and what the engine tracks about it.
@@ -43,13 +44,16 @@ pub(super) struct Sub {
 
 #[derive(Default)]
 pub(super) struct Watch {
-    pub subs: HashMap<u64, Sub>,
+    /// Boxed: a resize of the map moves pointers, not whole subscriptions (and does not
+    /// double their memory for a moment).
+    pub subs: HashMap<u64, Box<Sub>>,
     /// Presence and list subscriptions watching each presentity.
     pub watchers_of: HashMap<Aor, Vec<u64>>,
     /// Winfo subscriptions of each user.
     pub winfo_of: HashMap<Aor, Vec<u64>>,
-    /// (Call-ID, our tag) → subscription.
-    pub dialogs: HashMap<(String, String), u64>,
+    /// hash(Call-ID, our tag) → subscription (checked against the subscription's own
+    /// fields on lookup, so a collision cannot mix dialogs up).
+    pub dialogs: HashMap<u64, u64>,
     pub pubs: HashMap<Aor, Vec<Published>>,
     pub due: BinaryHeap<Reverse<(Instant, u64)>>,
     pub notify_tx: HashMap<TxId, u64>,
@@ -59,6 +63,13 @@ pub(super) struct Watch {
     /// Whether each watched presentity was registered at the last look (for automatic
     /// presence when registrations expire).
     pub registered: HashMap<Aor, bool>,
+    /// Composed PIDF per presentity, until its next change.
+    pub bodies: HashMap<Aor, Bytes>,
+    /// Store writes to make after the current event: subscriptions to save, dialog keys
+    /// to forget, presentities whose publications changed.
+    pub to_save: HashSet<u64>,
+    pub to_forget: Vec<String>,
+    pub pubs_to_save: HashSet<Aor>,
     pub next: u64,
 }
 
@@ -89,12 +100,20 @@ impl Watch {
                 .push(id);
         }
         self.dialogs
-            .insert((sub.s.call_id.clone(), sub.s.local_tag.clone()), id);
-        self.subs.insert(id, sub);
+            .insert(dialog_key(&sub.s.call_id, &sub.s.local_tag), id);
+        self.subs.insert(id, Box::new(sub));
+        self.to_save.insert(id);
         id
     }
 
-    pub fn remove(&mut self, id: u64) -> Option<Sub> {
+    /// The subscription of the dialog (Call-ID, our tag).
+    pub fn dialog(&self, call_id: &str, local_tag: &str) -> Option<u64> {
+        let id = *self.dialogs.get(&dialog_key(call_id, local_tag))?;
+        let s = &self.subs.get(&id)?.s;
+        (s.call_id == call_id && s.local_tag == local_tag).then_some(id)
+    }
+
+    pub fn remove(&mut self, id: u64) -> Option<Box<Sub>> {
         let sub = self.subs.remove(&id)?;
         for k in Self::keys(&sub) {
             drop_id(&mut self.watchers_of, &k, id);
@@ -103,7 +122,9 @@ impl Watch {
             drop_id(&mut self.winfo_of, &sub.s.target, id);
         }
         self.dialogs
-            .remove(&(sub.s.call_id.clone(), sub.s.local_tag.clone()));
+            .remove(&dialog_key(&sub.s.call_id, &sub.s.local_tag));
+        self.to_save.remove(&id);
+        self.to_forget.push(sub.s.key());
         Some(sub)
     }
 
@@ -113,10 +134,17 @@ impl Watch {
             .get(owner)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.subs.get(id).map(|s| (*id, s)))
+            .filter_map(|id| self.subs.get(id).map(|s| (*id, &**s)))
             .filter(|(_, s)| s.s.kind == Kind::Presence)
             .collect()
     }
+}
+
+fn dialog_key(call_id: &str, local_tag: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (call_id, local_tag).hash(&mut h);
+    h.finish()
 }
 
 fn drop_id(map: &mut HashMap<Aor, Vec<u64>>, key: &Aor, id: u64) {
@@ -125,6 +153,28 @@ fn drop_id(map: &mut HashMap<Aor, Vec<u64>>, key: &Aor, id: u64) {
         if v.is_empty() {
             map.remove(key);
         }
+    }
+}
+
+/// How far CSeqs jump after a reload (more than the NOTIFYs one dialog gets between two
+/// saves of its record).
+const CSEQ_JUMP: u32 = 100_000;
+
+fn handling_name(h: Handling) -> &'static str {
+    match h {
+        Handling::Allow => "allow",
+        Handling::PoliteBlock => "polite-block",
+        Handling::Confirm => "confirm",
+        Handling::Block => "block",
+    }
+}
+
+fn handling_of(s: &str) -> Handling {
+    match s {
+        "polite-block" => Handling::PoliteBlock,
+        "confirm" => Handling::Confirm,
+        "block" => Handling::Block,
+        _ => Handling::Allow,
     }
 }
 
@@ -138,6 +188,7 @@ pub(super) fn aor_of_uri(uri: &str) -> Option<Aor> {
 impl Core {
     /// Something about `aor`'s presence changed: its watchers will be told.
     pub(super) fn presentity_changed(&mut self, aor: &Aor) {
+        self.watch.bodies.remove(aor);
         let ids = self.watch.watchers_of.get(aor).cloned().unwrap_or_default();
         for id in ids {
             let Some(sub) = self.watch.subs.get_mut(&id) else {
@@ -215,42 +266,26 @@ impl Core {
             return;
         };
         let t = flow::transport(&flow);
-        let via = {
-            let tok = flow::token(t);
-            format!(
-                "SIP/2.0/{tok} {};branch=z9hG4bK-{}-{:016x}",
-                self.advertised(t),
-                self.cfg.home_id,
-                rand::random::<u64>()
-            )
-        };
+        let via = self.via(&flow);
         let contact = format!(
             "sip:herald@{};transport={}",
             self.advertised(t),
             flow::token(t).to_ascii_lowercase()
         );
-        let body_ref = body.as_ref().map(|(ct, b)| (ct.as_str(), b.as_bytes()));
         let Some(sub) = self.watch.subs.get_mut(&id) else {
             return;
         };
-        let text = sub.s.next_notify(&via, &contact, ending, body_ref);
+        let req = sub.s.next_notify(
+            &via,
+            &contact,
+            ending,
+            body.as_ref().map(|(ct, b)| (ct.as_str(), b.clone())),
+        );
         sub.dirty = false;
         sub.last_sent = Some(Instant::now());
         if let Some(set) = sub.changed.as_mut() {
             set.clear();
         }
-        let msg = herald_sip::parse(
-            bytes::Bytes::from(text),
-            &self.limits,
-            herald_sip::Transport::Stream,
-        );
-        let req = match msg {
-            Ok(herald_sip::Message::Request(r)) => r,
-            _ => {
-                tracing::error!(sub = id, "built an unparsable NOTIFY");
-                return;
-            }
-        };
         let reliable = flow::reliable(&flow);
         match self.txl.send_request(req, flow, reliable, Instant::now()) {
             Ok(tx) => {
@@ -333,12 +368,23 @@ impl Core {
         compose(&format!("sip:{aor}"), &pubs, seen)
     }
 
+    /// The PIDF document of `aor`, composed once per change and shared by every NOTIFY
+    /// until the next change.
+    pub(super) async fn presence_xml(&mut self, aor: &Aor) -> Bytes {
+        if let Some(b) = self.watch.bodies.get(aor) {
+            return b.clone();
+        }
+        let doc = Bytes::from(to_xml(&self.presence_of(aor).await));
+        self.watch.bodies.insert(aor.clone(), doc.clone());
+        doc
+    }
+
     /// What a watcher who may not see `aor` is shown: offline.
     fn offline_of(aor: &Aor) -> Pidf {
         compose(&format!("sip:{aor}"), &[], Observed::default())
     }
 
-    async fn notify_body(&mut self, id: u64) -> Option<Option<(String, String)>> {
+    async fn notify_body(&mut self, id: u64) -> Option<Option<(String, Bytes)>> {
         let sub = self.watch.subs.get(&id)?;
         let (kind, target, state, handling) =
             (sub.s.kind, sub.s.target.clone(), sub.s.state, sub.handling);
@@ -346,11 +392,11 @@ impl Core {
             Kind::Presence if state == State::Pending => None,
             Kind::Presence => {
                 let doc = if handling == Handling::PoliteBlock {
-                    Self::offline_of(&target)
+                    Bytes::from(to_xml(&Self::offline_of(&target)))
                 } else {
-                    self.presence_of(&target).await
+                    self.presence_xml(&target).await
                 };
-                Some(("application/pidf+xml".into(), to_xml(&doc)))
+                Some(("application/pidf+xml".into(), doc))
             }
             Kind::Winfo => {
                 let entries: Vec<WatcherEntry> = self
@@ -376,13 +422,13 @@ impl Core {
                 let version = sub.s.version;
                 sub.s.version += 1;
                 let doc = documents::watcherinfo(&format!("sip:{target}"), version, &entries);
-                Some(("application/watcherinfo+xml".into(), doc))
+                Some(("application/watcherinfo+xml".into(), Bytes::from(doc)))
             }
             Kind::List => Some(self.list_body(id).await?),
         })
     }
 
-    async fn list_body(&mut self, id: u64) -> Option<(String, String)> {
+    async fn list_body(&mut self, id: u64) -> Option<(String, Bytes)> {
         let sub = self.watch.subs.get(&id)?;
         let (buddies, changed, watcher, list_uri) = (
             sub.buddies.clone(),
@@ -410,7 +456,9 @@ impl Core {
                 Handling::Block => Instance::Terminated("rejected"),
                 Handling::Confirm => Instance::Pending,
                 Handling::PoliteBlock => Instance::Active(to_xml(&Self::offline_of(&aor))),
-                Handling::Allow => Instance::Active(to_xml(&self.presence_of(&aor).await)),
+                Handling::Allow => Instance::Active(
+                    String::from_utf8_lossy(&self.presence_xml(&aor).await).into_owned(),
+                ),
             };
             resources.push(Resource {
                 uri: b.uri.clone(),
@@ -426,7 +474,7 @@ impl Core {
             sub.changed = Some(HashSet::new());
         }
         let body = documents::rlmi(&list_uri, "Buddies", version, full, &resources);
-        Some((documents::rlmi_content_type(), body))
+        Some((documents::rlmi_content_type(), Bytes::from(body)))
     }
 
     /// Expires subscriptions and publications; notices registrations that lapsed.
@@ -448,6 +496,7 @@ impl Core {
             pubs.retain(|p| p.expires_at > now);
             if pubs.len() != before {
                 changed.push(aor.clone());
+                self.watch.pubs_to_save.insert(aor.clone());
             }
         }
         self.watch.pubs.retain(|_, v| !v.is_empty());
@@ -503,6 +552,102 @@ impl Core {
                 }
             }
             self.presentity_changed(p);
+        }
+    }
+
+    /// Writes what changed in this event to the store (behind: nothing waits for it).
+    pub(super) async fn save_presence(&mut self) {
+        for key in std::mem::take(&mut self.watch.to_forget) {
+            if let Err(e) = self.store.put_subscription(&key, None).await {
+                tracing::error!(error = %e, "subscription not removed from the store");
+            }
+        }
+        for id in std::mem::take(&mut self.watch.to_save) {
+            let Some(sub) = self.watch.subs.get(&id) else {
+                continue;
+            };
+            let rec = SubscriptionRecord {
+                key: sub.s.key(),
+                expires_at: sub.s.expires_at,
+                data: sub.s.to_record(handling_name(sub.handling)),
+            };
+            if let Err(e) = self.store.put_subscription(&rec.key, Some(&rec)).await {
+                tracing::error!(error = %e, "subscription not saved");
+            }
+        }
+        for aor in std::mem::take(&mut self.watch.pubs_to_save) {
+            let recs: Vec<PublicationRecord> = self
+                .watch
+                .pubs
+                .get(&aor)
+                .into_iter()
+                .flatten()
+                .map(|p| PublicationRecord {
+                    etag: p.etag.clone(),
+                    pidf: to_xml(&p.doc),
+                    at: p.at,
+                    expires_at: p.expires_at,
+                })
+                .collect();
+            if let Err(e) = self.store.replace_publications(&aor, &recs).await {
+                tracing::error!(error = %e, "publications not saved");
+            }
+        }
+    }
+
+    /// Reloads publications and subscriptions after a restart, and sends every watcher
+    /// the current state (it may have changed meanwhile). CSeqs jump ahead: NOTIFYs sent
+    /// since the last save are not counted in the record.
+    pub(super) async fn restore_presence(&mut self) {
+        let now = now_secs();
+        let limits = PidfLimits::default();
+        match self.store.publications(now).await {
+            Ok(pubs) => {
+                for (aor, p) in pubs {
+                    let Ok(doc) = parse_pidf(p.pidf.as_bytes(), &limits) else {
+                        continue;
+                    };
+                    self.watch.pubs.entry(aor).or_default().push(Published {
+                        etag: p.etag,
+                        doc,
+                        at: p.at,
+                        expires_at: p.expires_at,
+                    });
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "publications not reloaded"),
+        }
+        let records = match self.store.subscriptions(now).await {
+            Ok(r) => r,
+            Err(e) => return tracing::error!(error = %e, "subscriptions not reloaded"),
+        };
+        let n = records.len();
+        for r in records {
+            let Some((mut s, handling)) = Subscription::from_record(&r.data) else {
+                tracing::warn!(key = %r.key, "unreadable subscription record skipped");
+                continue;
+            };
+            s.cseq = s.cseq.saturating_add(CSEQ_JUMP);
+            let kind = s.kind;
+            let owner = s.target.clone();
+            let buddies = if kind == Kind::List {
+                self.buddies(&owner).await
+            } else {
+                Vec::new()
+            };
+            let id = self.watch.insert(Sub {
+                s,
+                handling: handling_of(&handling),
+                in_flight: None,
+                dirty: false,
+                last_sent: None,
+                buddies,
+                changed: None,
+            });
+            self.schedule(id);
+        }
+        if n > 0 {
+            tracing::info!(subscriptions = n, "presence reloaded");
         }
     }
 

@@ -220,11 +220,12 @@ impl Core {
             .from()
             .ok()
             .and_then(|f| f.tag().map(str::to_owned));
-        let key = (
-            req.headers.call_id().unwrap_or("").to_owned(),
-            tag.unwrap_or_default(),
-        );
-        let id = match self.watch.dialogs.get(&key) {
+        let call_id = req.headers.call_id().unwrap_or("");
+        let id = match self
+            .watch
+            .dialog(call_id, tag.as_deref().unwrap_or(""))
+            .as_ref()
+        {
             Some(id) if Some(&self.watch.subs[id].s.remote_tag) == their.as_ref() => *id,
             _ => {
                 let r = reply::to(&req, StatusCode::CALL_DOES_NOT_EXIST, &cfg);
@@ -238,6 +239,7 @@ impl Core {
             tracing::info!(sub = id, "unsubscribed");
             return self.send_notify(id, Ending::Terminated("timeout")).await;
         }
+        self.watch.to_save.insert(id);
         if let Some(sub) = self.watch.subs.get_mut(&id) {
             sub.s.expires_at = now_secs() + u64::from(expires);
             // A refresh is answered with the full state (RFC 6665 §4.2.1.2).
@@ -312,6 +314,7 @@ impl Core {
                         winfo |= s.s.state != state;
                         s.s.state = state;
                         s.handling = h;
+                        self.watch.to_save.insert(id);
                     }
                 }
                 Kind::List => {
@@ -319,7 +322,7 @@ impl Core {
                     if let Some(mut s) = self.watch.remove(id) {
                         s.buddies = buddies;
                         s.changed = None;
-                        let new_id = self.watch.insert(s);
+                        let new_id = self.watch.insert(*s);
                         self.schedule(new_id);
                     }
                     continue;
@@ -363,6 +366,7 @@ impl Core {
                     ok.headers.push(HeaderName::Expires, expires.to_string());
                 }
                 tracing::info!(aor = %user.aor, ?done, "published");
+                self.watch.pubs_to_save.insert(user.aor.clone());
                 self.reply(&at, ok).await;
                 self.presentity_changed(&user.aor);
             }

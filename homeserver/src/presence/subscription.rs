@@ -2,7 +2,9 @@
 //! the NOTIFY requests sent in it — built without I/O, so the sequence of CSeqs, the
 //! Subscription-State and the dialog identifiers can be tested alone.
 
+use bytes::Bytes;
 use herald_proto::v1::FlowRef;
+use herald_sip::{HeaderName, Method, Request};
 
 use crate::store::Aor;
 
@@ -73,61 +75,141 @@ pub enum Ending {
 }
 
 impl Subscription {
-    /// The text of the next NOTIFY (its CSeq taken), with `via` our Via value and
-    /// `contact` our Contact URI; `body` is `(content type, bytes)`.
+    /// The next NOTIFY (its CSeq taken), with `via` our Via value and `contact` our
+    /// Contact URI; `body` is `(content type, bytes)`. Built as a message, not as text to
+    /// be parsed again: the notifier sends many.
     pub fn next_notify(
         &mut self,
         via: &str,
         contact: &str,
         ending: Ending,
-        body: Option<(&str, &[u8])>,
-    ) -> Vec<u8> {
+        body: Option<(&str, Bytes)>,
+    ) -> Request {
         self.cseq += 1;
         let state = match (ending, self.state) {
             (Ending::Terminated(reason), _) => format!("terminated;reason={reason}"),
             (Ending::Continues(left), State::Active) => format!("active;expires={left}"),
             (Ending::Continues(left), State::Pending) => format!("pending;expires={left}"),
         };
-        let event = match &self.event_id {
-            Some(id) => format!("{};id={id}", self.kind.event()),
-            None => self.kind.event().to_owned(),
-        };
-        let mut s = format!(
-            "NOTIFY {target} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n\
-             From: <{local}>;tag={ltag}\r\nTo: <{remote}>;tag={rtag}\r\nCall-ID: {cid}\r\n\
-             CSeq: {cseq} NOTIFY\r\nContact: <{contact}>\r\nEvent: {event}\r\n\
-             Subscription-State: {state}\r\n",
-            target = self.remote_target,
-            local = self.local_uri,
-            ltag = self.local_tag,
-            remote = self.remote_uri,
-            rtag = self.remote_tag,
-            cid = self.call_id,
-            cseq = self.cseq,
+        let mut r = Request::new(Method::Notify, self.remote_target.clone());
+        let h = &mut r.headers;
+        h.push(HeaderName::Via, via);
+        h.push(HeaderName::MaxForwards, "70");
+        h.push(
+            HeaderName::From,
+            format!("<{}>;tag={}", self.local_uri, self.local_tag),
         );
-        for r in &self.route_set {
-            s.push_str(&format!("Route: {r}\r\n"));
+        h.push(
+            HeaderName::To,
+            format!("<{}>;tag={}", self.remote_uri, self.remote_tag),
+        );
+        h.push(HeaderName::CallId, &self.call_id);
+        h.push(HeaderName::CSeq, format!("{} NOTIFY", self.cseq));
+        h.push(HeaderName::Contact, format!("<{contact}>"));
+        match &self.event_id {
+            Some(id) => h.push(HeaderName::Event, format!("{};id={id}", self.kind.event())),
+            None => h.push(HeaderName::Event, self.kind.event()),
+        }
+        h.push(HeaderName::SubscriptionState, state);
+        for route in &self.route_set {
+            h.push(HeaderName::Route, route);
         }
         if self.kind == Kind::List {
-            s.push_str("Require: eventlist\r\n");
+            h.push(HeaderName::Require, "eventlist");
         }
-        let mut out = match body {
+        match body {
             Some((ctype, bytes)) => {
-                s.push_str(&format!(
-                    "Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
-                    bytes.len()
-                ));
-                let mut v = s.into_bytes();
-                v.extend_from_slice(bytes);
-                v
+                h.push(HeaderName::ContentType, ctype);
+                h.push(HeaderName::ContentLength, bytes.len().to_string());
+                r.body = bytes;
             }
-            None => {
-                s.push_str("Content-Length: 0\r\n\r\n");
-                s.into_bytes()
-            }
+            None => h.push(HeaderName::ContentLength, "0"),
+        }
+        r
+    }
+}
+
+impl Subscription {
+    /// The dialog's key in the store: Call-ID and our tag.
+    pub fn key(&self) -> String {
+        format!("{}\n{}", self.call_id, self.local_tag)
+    }
+
+    /// The subscription as a JSON record (what a restarted or another home server reads
+    /// back with [`Subscription::from_record`]); `extra` is the engine's own field.
+    pub fn to_record(&self, extra: &str) -> String {
+        serde_json::json!({
+            "kind": match self.kind { Kind::Presence => "presence", Kind::Winfo => "winfo", Kind::List => "list" },
+            "watcher": self.watcher.as_str(),
+            "target": self.target.as_str(),
+            "call_id": self.call_id,
+            "local_tag": self.local_tag,
+            "remote_tag": self.remote_tag,
+            "local_uri": self.local_uri,
+            "remote_uri": self.remote_uri,
+            "remote_target": self.remote_target,
+            "route_set": self.route_set,
+            "flow": [self.flow.frontend_id, self.flow.connection_id.to_string(), self.flow.transport.to_string(), self.flow.remote],
+            "event_id": self.event_id,
+            "cseq": self.cseq,
+            "expires_at": self.expires_at,
+            "pending": self.state == State::Pending,
+            "version": self.version,
+            "extra": extra,
+        })
+        .to_string()
+    }
+
+    /// Reads a record back; `None` if it is not one. Returns the engine's field too.
+    pub fn from_record(data: &str) -> Option<(Subscription, String)> {
+        let v: serde_json::Value = serde_json::from_str(data).ok()?;
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+        let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+        let flow: Vec<String> = v
+            .get("flow")?
+            .as_array()?
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect();
+        let [fe, conn, transport, remote] = <[String; 4]>::try_from(flow).ok()?;
+        let sub = Subscription {
+            kind: match s("kind")?.as_str() {
+                "presence" => Kind::Presence,
+                "winfo" => Kind::Winfo,
+                "list" => Kind::List,
+                _ => return None,
+            },
+            watcher: Aor::parse(&s("watcher")?)?,
+            target: Aor::parse(&s("target")?)?,
+            call_id: s("call_id")?,
+            local_tag: s("local_tag")?,
+            remote_tag: s("remote_tag")?,
+            local_uri: s("local_uri")?,
+            remote_uri: s("remote_uri")?,
+            remote_target: s("remote_target")?,
+            route_set: v
+                .get("route_set")?
+                .as_array()?
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            flow: FlowRef {
+                frontend_id: fe,
+                connection_id: conn.parse().ok()?,
+                transport: transport.parse().ok()?,
+                remote,
+            },
+            event_id: s("event_id"),
+            cseq: u32::try_from(n("cseq")?).ok()?,
+            expires_at: n("expires_at")?,
+            state: if v.get("pending")?.as_bool()? {
+                State::Pending
+            } else {
+                State::Active
+            },
+            version: u32::try_from(n("version")?).ok()?,
         };
-        out.shrink_to_fit();
-        out
+        Some((sub, s("extra").unwrap_or_default()))
     }
 }
 
@@ -156,48 +238,68 @@ mod tests {
         }
     }
 
+    fn text(r: Request) -> String {
+        String::from_utf8(r.to_bytes().to_vec()).unwrap()
+    }
+
     #[test]
     fn notifies_count_up_and_carry_the_dialog() {
         let mut s = sub();
-        let a = String::from_utf8(s.next_notify(
+        let body = Some(("application/pidf+xml", Bytes::from_static(b"<x/>")));
+        let a = text(s.next_notify(
             "SIP/2.0/UDP h;branch=z9hG4bK1",
             "sip:herald@h",
             Ending::Continues(600),
-            Some(("application/pidf+xml", b"<x/>")),
-        ))
-        .unwrap();
-        let b = String::from_utf8(s.next_notify(
+            body,
+        ));
+        let b = text(s.next_notify(
             "SIP/2.0/UDP h;branch=z9hG4bK2",
             "sip:herald@h",
             Ending::Terminated("timeout"),
             None,
-        ))
-        .unwrap();
-        assert!(a.starts_with("NOTIFY sip:bob@192.0.2.7:5062 SIP/2.0\r\n"));
+        ));
+        assert!(
+            a.starts_with("NOTIFY sip:bob@192.0.2.7:5062 SIP/2.0\r\n"),
+            "{a}"
+        );
         assert!(a.contains("CSeq: 1 NOTIFY\r\n") && b.contains("CSeq: 2 NOTIFY\r\n"));
         assert!(a.contains("From: <sip:alice@example.com>;tag=ours\r\n"));
         assert!(a.contains("To: <sip:bob@example.com>;tag=theirs\r\n"));
         assert!(a.contains("Event: presence;id=7\r\n"));
         assert!(a.contains("Route: <sip:p1.example.net;lr>\r\n"));
         assert!(a.contains("Subscription-State: active;expires=600\r\n"));
-        assert!(a.ends_with("Content-Length: 4\r\n\r\n<x/>"));
+        assert!(a.ends_with("Content-Length: 4\r\n\r\n<x/>"), "{a}");
         assert!(b.contains("Subscription-State: terminated;reason=timeout\r\n"));
-        let parsed =
-            herald_sip::parse_datagram(bytes::Bytes::from(a), &herald_sip::Limits::default());
+        let parsed = herald_sip::parse_datagram(Bytes::from(a), &herald_sip::Limits::default());
         assert!(parsed.is_ok_and(|m| m.validate().is_ok()));
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let mut s = sub();
+        s.flow = FlowRef {
+            frontend_id: "fe1".into(),
+            connection_id: 7,
+            transport: 2,
+            remote: "192.0.2.7:5062".into(),
+        };
+        let (back, extra) = Subscription::from_record(&s.to_record("allow")).unwrap();
+        assert_eq!(extra, "allow");
+        assert_eq!(back.to_record("allow"), s.to_record("allow"));
+        assert_eq!((back.flow, back.route_set), (s.flow, s.route_set));
+        assert!(Subscription::from_record("{}").is_none());
     }
 
     #[test]
     fn pending_subscriptions_say_so() {
         let mut s = sub();
         s.state = State::Pending;
-        let n = String::from_utf8(s.next_notify(
+        let n = text(s.next_notify(
             "SIP/2.0/UDP h;branch=z9hG4bK1",
             "sip:herald@h",
             Ending::Continues(30),
             None,
-        ))
-        .unwrap();
+        ));
         assert!(n.contains("Subscription-State: pending;expires=30\r\n"));
     }
 }

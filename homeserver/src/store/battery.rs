@@ -201,6 +201,54 @@ pub(crate) async fn archive(s: &dyn Store) {
     assert!(s.archived(&nobody, 10).await.unwrap().is_empty());
 }
 
+/// Presence state: publications replaced per AOR, subscriptions by key, expired ones
+/// not returned.
+pub(crate) async fn presence(s: &dyn Store) {
+    let aor = Aor::parse("pres@example.com").unwrap();
+    let p = |etag: &str, expires_at| PublicationRecord {
+        etag: etag.into(),
+        pidf: "<presence/>".into(),
+        at: 10,
+        expires_at,
+    };
+    s.replace_publications(&aor, &[p("e1", 100), p("e2", 50)])
+        .await
+        .unwrap();
+    let mut got = s.publications(60).await.unwrap();
+    got.retain(|(a, _)| *a == aor);
+    assert_eq!(got, vec![(aor.clone(), p("e1", 100))]);
+    s.replace_publications(&aor, &[]).await.unwrap();
+    assert!(s
+        .publications(0)
+        .await
+        .unwrap()
+        .iter()
+        .all(|(a, _)| *a != aor));
+    let sub = |key: &str, expires_at| SubscriptionRecord {
+        key: key.into(),
+        expires_at,
+        data: format!("{{\"k\":\"{key}\"}}"),
+    };
+    s.put_subscription("k1", Some(&sub("k1", 100)))
+        .await
+        .unwrap();
+    s.put_subscription("k2", Some(&sub("k2", 20)))
+        .await
+        .unwrap();
+    s.put_subscription("k1", Some(&sub("k1", 200)))
+        .await
+        .unwrap();
+    let live = s.subscriptions(50).await.unwrap();
+    assert_eq!(live, vec![sub("k1", 200)]);
+    s.put_subscription("k1", None).await.unwrap();
+    assert!(s
+        .subscriptions(0)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.key != "k1"));
+}
+
 /// XCAP documents: conditional writes on the ETag.
 pub(crate) async fn documents(s: &dyn Store) {
     let aor = Aor::parse("doc@example.com").unwrap();
@@ -284,6 +332,12 @@ mod sqlite {
     async fn batches() {
         let (_d, s) = store().await;
         super::batches(&s).await;
+    }
+
+    #[tokio::test]
+    async fn presence() {
+        let (_d, s) = store().await;
+        super::presence(&s).await;
     }
 
     #[tokio::test]

@@ -29,7 +29,8 @@ use tokio::sync::mpsc;
 
 use super::{
     Aor, ArchiveEntry, ArchiveStore, BatchWrite, BatchWriter, Binding, BindingStore, Credentials,
-    Document, DocumentStore, OfflineStore, Store, StoreResult, StoredMessage, User, UserStore,
+    Document, DocumentStore, OfflineStore, PresenceStore, PublicationRecord, Store, StoreResult,
+    StoredMessage, SubscriptionRecord, User, UserStore,
 };
 
 /// How often the users version is read.
@@ -230,6 +231,34 @@ impl UserStore for CachedStore {
 
     async fn users_version(&self) -> StoreResult<u64> {
         self.inner.users_version().await
+    }
+}
+
+/// Presence state: read once at start, written behind (a NOTIFY never waits for it).
+#[async_trait]
+impl PresenceStore for CachedStore {
+    async fn publications(&self, now_secs: u64) -> StoreResult<Vec<(Aor, PublicationRecord)>> {
+        self.inner.publications(now_secs).await
+    }
+
+    async fn subscriptions(&self, now_secs: u64) -> StoreResult<Vec<SubscriptionRecord>> {
+        self.inner.subscriptions(now_secs).await
+    }
+
+    async fn replace_publications(&self, aor: &Aor, pubs: &[PublicationRecord]) -> StoreResult<()> {
+        self.queue(BatchWrite::Publications(aor.clone(), pubs.to_vec()))
+            .await;
+        Ok(())
+    }
+
+    async fn put_subscription(
+        &self,
+        key: &str,
+        sub: Option<&SubscriptionRecord>,
+    ) -> StoreResult<()> {
+        self.queue(BatchWrite::Subscription(key.to_owned(), sub.cloned()))
+            .await;
+        Ok(())
     }
 }
 

@@ -100,12 +100,50 @@ pub trait DocumentStore: Send + Sync {
     async fn delete_document(&self, aor: &Aor, auid: &str) -> StoreResult<bool>;
 }
 
+/// A live publication as stored: the PIDF as published (re-read on load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicationRecord {
+    pub etag: String,
+    pub pidf: String,
+    pub at: u64,
+    pub expires_at: u64,
+}
+
+/// A subscription dialog as stored: its key (Call-ID and our tag), expiry, and the
+/// engine's record of it (opaque here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    pub key: String,
+    pub expires_at: u64,
+    pub data: String,
+}
+
+/// Presence state that outlives the process: a restarted (or, in the pool, another)
+/// home server reloads it and continues the same dialogs.
+#[async_trait]
+pub trait PresenceStore: Send + Sync {
+    /// Publications not expired at `now_secs`.
+    async fn publications(&self, now_secs: u64) -> StoreResult<Vec<(Aor, PublicationRecord)>>;
+    /// Subscriptions not expired at `now_secs`.
+    async fn subscriptions(&self, now_secs: u64) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// Replaces the publications of `aor` (empty: none left).
+    async fn replace_publications(&self, aor: &Aor, pubs: &[PublicationRecord]) -> StoreResult<()>;
+    /// Writes a subscription, or (`None`) removes the one with `key`.
+    async fn put_subscription(
+        &self,
+        key: &str,
+        sub: Option<&SubscriptionRecord>,
+    ) -> StoreResult<()>;
+}
+
 /// One write of a batch (see [`BatchWriter`]).
 #[derive(Debug, Clone)]
 pub enum BatchWrite {
     Bindings(Aor, Vec<Binding>),
     Expire(u64),
     Archive(ArchiveEntry),
+    Publications(Aor, Vec<PublicationRecord>),
+    Subscription(String, Option<SubscriptionRecord>),
 }
 
 /// Applies many writes at once, in order, atomically where the backend can (one SQLite
@@ -117,12 +155,18 @@ pub trait BatchWriter: Send + Sync {
 
 /// Everything a home server needs, as one object.
 pub trait Store:
-    UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter + DocumentStore
+    UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter + DocumentStore + PresenceStore
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter + DocumentStore
+    T: UserStore
+        + BindingStore
+        + OfflineStore
+        + ArchiveStore
+        + BatchWriter
+        + DocumentStore
+        + PresenceStore
 {
 }
 

@@ -7,6 +7,7 @@
 //! disk's sync rate.
 
 mod documents;
+mod presence;
 mod records;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -162,15 +162,24 @@ impl BatchWriter for SqliteStore {
                     last.insert(aor, b);
                 }
                 BatchWrite::Expire(now) => expire = expire.max(Some(*now)),
-                BatchWrite::Archive(_) => {}
+                BatchWrite::Archive(_)
+                | BatchWrite::Publications(..)
+                | BatchWrite::Subscription(..) => {}
             }
         }
         let sets: Vec<(&Aor, &[Binding])> = last.into_iter().collect();
         let mut tx = self.pool().begin().await.map_err(backend)?;
         replace_many(&mut tx, &sets).await?;
         for w in batch {
-            if let BatchWrite::Archive(e) = w {
-                archive_in(&mut tx, e).await?;
+            match w {
+                BatchWrite::Archive(e) => archive_in(&mut tx, e).await?,
+                BatchWrite::Publications(aor, p) => {
+                    super::presence::replace_publications_in(&mut tx, aor, p).await?
+                }
+                BatchWrite::Subscription(key, s) => {
+                    super::presence::put_subscription_in(&mut tx, key, s.as_ref()).await?
+                }
+                BatchWrite::Bindings(..) | BatchWrite::Expire(_) => {}
             }
         }
         if let Some(now) = expire {

@@ -76,6 +76,8 @@ pub async fn run(
     // The engine ends when the last handle (held by the listeners) is gone; then the
     // store's write-behind queue drains.
     let _ = tokio::time::timeout(Duration::from_secs(5), engine).await;
+    // The write-behind task ends when the last handle on the store is gone.
+    drop(store);
     if tokio::time::timeout(Duration::from_secs(10), writer)
         .await
         .is_err()

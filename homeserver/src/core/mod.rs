@@ -8,6 +8,8 @@ mod fork;
 mod forward;
 mod im;
 mod presence;
+mod presence_body;
+mod presence_store;
 mod proxy;
 mod subscribe;
 

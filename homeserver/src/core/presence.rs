@@ -1,7 +1,8 @@
 //! The engine's presence state and the NOTIFY machinery: publications and subscriptions
-//! by presentity, what each watcher is sent (PIDF, watcher information, RLMI), and when —
-//! one NOTIFY in flight per subscription, changes coalesced under the minimum interval
-//! so that the last state always arrives, expiry by the sweep.
+//! by presentity, and when each watcher is sent what `presence_body.rs` builds — one
+//! NOTIFY in flight per subscription, changes coalesced under the minimum interval so
+//! that the last state always arrives, expiry by the sweep. `presence_store.rs` saves
+//! and reloads the state.
 
 use std::{
     cmp::Reverse,
@@ -16,15 +17,12 @@ use super::{now_secs, Core};
 use crate::{
     flow,
     presence::{
-        compose::{compose, Observed},
-        documents::{self, Instance, Resource, WatcherEntry},
         lists::Buddy,
-        pidf::{parse as parse_pidf, to_xml, Pidf, PidfLimits},
         publish::Published,
         rules::Handling,
         subscription::{Ending, Kind, State, Subscription},
     },
-    store::{Aor, PublicationRecord, SubscriptionRecord},
+    store::Aor,
 };
 
 /// A subscription and what the engine tracks about it.
@@ -153,28 +151,6 @@ fn drop_id(map: &mut HashMap<Aor, Vec<u64>>, key: &Aor, id: u64) {
         if v.is_empty() {
             map.remove(key);
         }
-    }
-}
-
-/// How far CSeqs jump after a reload (more than the NOTIFYs one dialog gets between two
-/// saves of its record).
-const CSEQ_JUMP: u32 = 100_000;
-
-fn handling_name(h: Handling) -> &'static str {
-    match h {
-        Handling::Allow => "allow",
-        Handling::PoliteBlock => "polite-block",
-        Handling::Confirm => "confirm",
-        Handling::Block => "block",
-    }
-}
-
-fn handling_of(s: &str) -> Handling {
-    match s {
-        "polite-block" => Handling::PoliteBlock,
-        "confirm" => Handling::Confirm,
-        "block" => Handling::Block,
-        _ => Handling::Allow,
     }
 }
 
@@ -340,143 +316,6 @@ impl Core {
         self.watch.notify_tx.contains_key(&tx)
     }
 
-    /// The composed presence of `aor` as the server sees it now.
-    pub(super) async fn presence_of(&mut self, aor: &Aor) -> Pidf {
-        let now = now_secs();
-        let pubs: Vec<_> = self
-            .watch
-            .pubs
-            .get(aor)
-            .map(|v| {
-                v.iter()
-                    .filter(|p| p.expires_at > now)
-                    .map(Published::publication)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let registered = self
-            .store
-            .bindings(aor, now)
-            .await
-            .map(|b| !b.is_empty())
-            .unwrap_or(false);
-        self.watch.registered.insert(aor.clone(), registered);
-        let seen = Observed {
-            registered,
-            in_call: self.watch.in_call.get(aor).is_some_and(|n| *n > 0),
-        };
-        compose(&format!("sip:{aor}"), &pubs, seen)
-    }
-
-    /// The PIDF document of `aor`, composed once per change and shared by every NOTIFY
-    /// until the next change.
-    pub(super) async fn presence_xml(&mut self, aor: &Aor) -> Bytes {
-        if let Some(b) = self.watch.bodies.get(aor) {
-            return b.clone();
-        }
-        let doc = Bytes::from(to_xml(&self.presence_of(aor).await));
-        self.watch.bodies.insert(aor.clone(), doc.clone());
-        doc
-    }
-
-    /// What a watcher who may not see `aor` is shown: offline.
-    fn offline_of(aor: &Aor) -> Pidf {
-        compose(&format!("sip:{aor}"), &[], Observed::default())
-    }
-
-    async fn notify_body(&mut self, id: u64) -> Option<Option<(String, Bytes)>> {
-        let sub = self.watch.subs.get(&id)?;
-        let (kind, target, state, handling) =
-            (sub.s.kind, sub.s.target.clone(), sub.s.state, sub.handling);
-        Some(match kind {
-            Kind::Presence if state == State::Pending => None,
-            Kind::Presence => {
-                let doc = if handling == Handling::PoliteBlock {
-                    Bytes::from(to_xml(&Self::offline_of(&target)))
-                } else {
-                    self.presence_xml(&target).await
-                };
-                Some(("application/pidf+xml".into(), doc))
-            }
-            Kind::Winfo => {
-                let entries: Vec<WatcherEntry> = self
-                    .watch
-                    .watchers(&target)
-                    .into_iter()
-                    .map(|(wid, w)| WatcherEntry {
-                        id: format!("w{wid}"),
-                        uri: format!("sip:{}", w.s.watcher),
-                        status: if w.s.state == State::Pending {
-                            "pending"
-                        } else {
-                            "active"
-                        },
-                        event: if w.s.state == State::Pending {
-                            "subscribe"
-                        } else {
-                            "approved"
-                        },
-                    })
-                    .collect();
-                let sub = self.watch.subs.get_mut(&id)?;
-                let version = sub.s.version;
-                sub.s.version += 1;
-                let doc = documents::watcherinfo(&format!("sip:{target}"), version, &entries);
-                Some(("application/watcherinfo+xml".into(), Bytes::from(doc)))
-            }
-            Kind::List => Some(self.list_body(id).await?),
-        })
-    }
-
-    async fn list_body(&mut self, id: u64) -> Option<(String, Bytes)> {
-        let sub = self.watch.subs.get(&id)?;
-        let (buddies, changed, watcher, list_uri) = (
-            sub.buddies.clone(),
-            sub.changed.clone(),
-            sub.s.watcher.clone(),
-            sub.s.local_uri.clone(),
-        );
-        let full = changed.as_ref().is_none_or(|c| c.is_empty());
-        let mut resources = Vec::new();
-        for b in &buddies {
-            let Some(aor) = aor_of_uri(&b.uri) else {
-                continue;
-            };
-            if !full && !changed.as_ref().is_some_and(|c| c.contains(&aor)) {
-                continue;
-            }
-            let exists = self.store.user(&aor).await.ok().flatten().is_some();
-            let handling = if exists {
-                self.authorize(&aor, &watcher).await
-            } else {
-                Handling::Block
-            };
-            let instance = match handling {
-                _ if !exists => Instance::Terminated("noresource"),
-                Handling::Block => Instance::Terminated("rejected"),
-                Handling::Confirm => Instance::Pending,
-                Handling::PoliteBlock => Instance::Active(to_xml(&Self::offline_of(&aor))),
-                Handling::Allow => Instance::Active(
-                    String::from_utf8_lossy(&self.presence_xml(&aor).await).into_owned(),
-                ),
-            };
-            resources.push(Resource {
-                uri: b.uri.clone(),
-                name: b.display_name.clone(),
-                instance,
-            });
-        }
-        let sub = self.watch.subs.get_mut(&id)?;
-        let version = sub.s.version;
-        sub.s.version += 1;
-        // After the first NOTIFY, changes are sent as partial state.
-        if sub.changed.is_none() {
-            sub.changed = Some(HashSet::new());
-        }
-        let body = documents::rlmi(&list_uri, "Buddies", version, full, &resources);
-        Some((documents::rlmi_content_type(), Bytes::from(body)))
-    }
-
     /// Expires subscriptions and publications; notices registrations that lapsed.
     pub(super) async fn sweep_presence(&mut self) {
         let now = now_secs();
@@ -552,102 +391,6 @@ impl Core {
                 }
             }
             self.presentity_changed(p);
-        }
-    }
-
-    /// Writes what changed in this event to the store (behind: nothing waits for it).
-    pub(super) async fn save_presence(&mut self) {
-        for key in std::mem::take(&mut self.watch.to_forget) {
-            if let Err(e) = self.store.put_subscription(&key, None).await {
-                tracing::error!(error = %e, "subscription not removed from the store");
-            }
-        }
-        for id in std::mem::take(&mut self.watch.to_save) {
-            let Some(sub) = self.watch.subs.get(&id) else {
-                continue;
-            };
-            let rec = SubscriptionRecord {
-                key: sub.s.key(),
-                expires_at: sub.s.expires_at,
-                data: sub.s.to_record(handling_name(sub.handling)),
-            };
-            if let Err(e) = self.store.put_subscription(&rec.key, Some(&rec)).await {
-                tracing::error!(error = %e, "subscription not saved");
-            }
-        }
-        for aor in std::mem::take(&mut self.watch.pubs_to_save) {
-            let recs: Vec<PublicationRecord> = self
-                .watch
-                .pubs
-                .get(&aor)
-                .into_iter()
-                .flatten()
-                .map(|p| PublicationRecord {
-                    etag: p.etag.clone(),
-                    pidf: to_xml(&p.doc),
-                    at: p.at,
-                    expires_at: p.expires_at,
-                })
-                .collect();
-            if let Err(e) = self.store.replace_publications(&aor, &recs).await {
-                tracing::error!(error = %e, "publications not saved");
-            }
-        }
-    }
-
-    /// Reloads publications and subscriptions after a restart, and sends every watcher
-    /// the current state (it may have changed meanwhile). CSeqs jump ahead: NOTIFYs sent
-    /// since the last save are not counted in the record.
-    pub(super) async fn restore_presence(&mut self) {
-        let now = now_secs();
-        let limits = PidfLimits::default();
-        match self.store.publications(now).await {
-            Ok(pubs) => {
-                for (aor, p) in pubs {
-                    let Ok(doc) = parse_pidf(p.pidf.as_bytes(), &limits) else {
-                        continue;
-                    };
-                    self.watch.pubs.entry(aor).or_default().push(Published {
-                        etag: p.etag,
-                        doc,
-                        at: p.at,
-                        expires_at: p.expires_at,
-                    });
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "publications not reloaded"),
-        }
-        let records = match self.store.subscriptions(now).await {
-            Ok(r) => r,
-            Err(e) => return tracing::error!(error = %e, "subscriptions not reloaded"),
-        };
-        let n = records.len();
-        for r in records {
-            let Some((mut s, handling)) = Subscription::from_record(&r.data) else {
-                tracing::warn!(key = %r.key, "unreadable subscription record skipped");
-                continue;
-            };
-            s.cseq = s.cseq.saturating_add(CSEQ_JUMP);
-            let kind = s.kind;
-            let owner = s.target.clone();
-            let buddies = if kind == Kind::List {
-                self.buddies(&owner).await
-            } else {
-                Vec::new()
-            };
-            let id = self.watch.insert(Sub {
-                s,
-                handling: handling_of(&handling),
-                in_flight: None,
-                dirty: false,
-                last_sent: None,
-                buddies,
-                changed: None,
-            });
-            self.schedule(id);
-        }
-        if n > 0 {
-            tracing::info!(subscriptions = n, "presence reloaded");
         }
     }
 

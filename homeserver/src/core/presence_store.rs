@@ -1,0 +1,133 @@
+//! Presence state in the store: what changed in an event is written behind after it, and
+//! everything is reloaded at start (the same dialogs continue, CSeqs moved ahead).
+
+use super::{now_secs, presence::Sub, Core};
+use crate::{
+    presence::{
+        pidf::{parse as parse_pidf, to_xml, PidfLimits},
+        publish::Published,
+        rules::Handling,
+        subscription::{Kind, Subscription},
+    },
+    store::{PublicationRecord, SubscriptionRecord},
+};
+
+/// How far CSeqs jump after a reload (more than the NOTIFYs one dialog gets between two
+/// saves of its record).
+const CSEQ_JUMP: u32 = 100_000;
+
+fn handling_name(h: Handling) -> &'static str {
+    match h {
+        Handling::Allow => "allow",
+        Handling::PoliteBlock => "polite-block",
+        Handling::Confirm => "confirm",
+        Handling::Block => "block",
+    }
+}
+
+fn handling_of(s: &str) -> Handling {
+    match s {
+        "polite-block" => Handling::PoliteBlock,
+        "confirm" => Handling::Confirm,
+        "block" => Handling::Block,
+        _ => Handling::Allow,
+    }
+}
+
+impl Core {
+    /// Writes what changed in this event to the store (behind: nothing waits for it).
+    pub(super) async fn save_presence(&mut self) {
+        for key in std::mem::take(&mut self.watch.to_forget) {
+            if let Err(e) = self.store.put_subscription(&key, None).await {
+                tracing::error!(error = %e, "subscription not removed from the store");
+            }
+        }
+        for id in std::mem::take(&mut self.watch.to_save) {
+            let Some(sub) = self.watch.subs.get(&id) else {
+                continue;
+            };
+            let rec = SubscriptionRecord {
+                key: sub.s.key(),
+                expires_at: sub.s.expires_at,
+                data: sub.s.to_record(handling_name(sub.handling)),
+            };
+            if let Err(e) = self.store.put_subscription(&rec.key, Some(&rec)).await {
+                tracing::error!(error = %e, "subscription not saved");
+            }
+        }
+        for aor in std::mem::take(&mut self.watch.pubs_to_save) {
+            let recs: Vec<PublicationRecord> = self
+                .watch
+                .pubs
+                .get(&aor)
+                .into_iter()
+                .flatten()
+                .map(|p| PublicationRecord {
+                    etag: p.etag.clone(),
+                    pidf: to_xml(&p.doc),
+                    at: p.at,
+                    expires_at: p.expires_at,
+                })
+                .collect();
+            if let Err(e) = self.store.replace_publications(&aor, &recs).await {
+                tracing::error!(error = %e, "publications not saved");
+            }
+        }
+    }
+
+    /// Reloads publications and subscriptions after a restart, and sends every watcher
+    /// the current state (it may have changed meanwhile). CSeqs jump ahead: NOTIFYs sent
+    /// since the last save are not counted in the record.
+    pub(super) async fn restore_presence(&mut self) {
+        let now = now_secs();
+        let limits = PidfLimits::default();
+        match self.store.publications(now).await {
+            Ok(pubs) => {
+                for (aor, p) in pubs {
+                    let Ok(doc) = parse_pidf(p.pidf.as_bytes(), &limits) else {
+                        continue;
+                    };
+                    self.watch.pubs.entry(aor).or_default().push(Published {
+                        etag: p.etag,
+                        doc,
+                        at: p.at,
+                        expires_at: p.expires_at,
+                    });
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "publications not reloaded"),
+        }
+        let records = match self.store.subscriptions(now).await {
+            Ok(r) => r,
+            Err(e) => return tracing::error!(error = %e, "subscriptions not reloaded"),
+        };
+        let n = records.len();
+        for r in records {
+            let Some((mut s, handling)) = Subscription::from_record(&r.data) else {
+                tracing::warn!(key = %r.key, "unreadable subscription record skipped");
+                continue;
+            };
+            s.cseq = s.cseq.saturating_add(CSEQ_JUMP);
+            let kind = s.kind;
+            let owner = s.target.clone();
+            let buddies = if kind == Kind::List {
+                self.buddies(&owner).await
+            } else {
+                Vec::new()
+            };
+            let id = self.watch.insert(Sub {
+                s,
+                handling: handling_of(&handling),
+                in_flight: None,
+                dirty: false,
+                last_sent: None,
+                buddies,
+                changed: None,
+            });
+            self.schedule(id);
+        }
+        if n > 0 {
+            tracing::info!(subscriptions = n, "presence reloaded");
+        }
+    }
+}

@@ -58,6 +58,18 @@ fn client(
     d
 }
 
+/// Starts baresip on configuration `dir` with `args`, its output in `out`.
+fn spawn(baresip: &Path, dir: &Path, args: &[&str], out: &Path) -> std::process::Child {
+    Command::new(baresip)
+        .arg("-f")
+        .arg(dir)
+        .args(args)
+        .stdout(std::fs::File::create(out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
@@ -81,27 +93,18 @@ fn two_baresip_clients_register_and_exchange_a_message() {
     let alice_dir = client(dir.path(), "alice", "alice-pw", "bob", server, &[]);
     let bob_out = dir.path().join("bob.out");
     // -s traces SIP on stdout, so bob's output shows the MESSAGE he received.
-    let mut bob = Command::new(&baresip)
-        .arg("-f")
-        .arg(&bob_dir)
-        .args(["-s", "-t", "20"])
-        .stdout(std::fs::File::create(&bob_out).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut bob = spawn(&baresip, &bob_dir, &["-s", "-t", "20"], &bob_out);
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     wait_for("bob's registration", || {
         read(&bob_out).contains("bob@example.com: {0/UDP/v4} 200 OK")
     });
     let alice_out = dir.path().join("alice.out");
-    let mut alice = Command::new(&baresip)
-        .arg("-f")
-        .arg(&alice_dir)
-        .args(["-t", "20", "-e", "/message hello bob from baresip\n"])
-        .stdout(std::fs::File::create(&alice_out).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut alice = spawn(
+        &baresip,
+        &alice_dir,
+        &["-t", "20", "-e", "/message hello bob from baresip\n"],
+        &alice_out,
+    );
     wait_for("the MESSAGE at bob's client", || {
         read(&bob_out).contains("hello bob from baresip")
     });
@@ -153,14 +156,7 @@ fn baresip_sees_its_buddy_turn_busy() {
         &["presence.so"],
     );
     let alice_out = dir.path().join("alice.out");
-    let mut alice = Command::new(&baresip)
-        .arg("-f")
-        .arg(&alice_dir)
-        .args(["-s", "-t", "30"])
-        .stdout(std::fs::File::create(&alice_out).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut alice = spawn(&baresip, &alice_dir, &["-s", "-t", "30"], &alice_out);
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     wait_for("alice's first NOTIFY about bob", || {
         read(&alice_out).contains("NOTIFY sip:alice")

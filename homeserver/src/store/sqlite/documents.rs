@@ -29,34 +29,25 @@ impl DocumentStore for SqliteStore {
         expect: Option<Option<&str>>,
     ) -> StoreResult<bool> {
         let now = crate::core::now_secs() as i64;
+        // Unconditional: insert or replace; "must not exist": insert or nothing.
+        let upsert =
+            "INSERT INTO documents (aor, auid, xml, etag, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (aor, auid) DO UPDATE SET xml = excluded.xml, etag = excluded.etag,
+             updated_at = excluded.updated_at";
+        let create =
+            "INSERT INTO documents (aor, auid, xml, etag, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (aor, auid) DO NOTHING";
         let done = match expect {
-            None => sqlx::query(
-                "INSERT INTO documents (aor, auid, xml, etag, updated_at) VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (aor, auid) DO UPDATE SET xml = excluded.xml, etag = excluded.etag,
-                 updated_at = excluded.updated_at",
-            )
-            .bind(aor.as_str())
-            .bind(auid)
-            .bind(&doc.xml)
-            .bind(&doc.etag)
-            .bind(now)
-            .execute(self.pool())
-            .await
-            .map_err(backend)?
-            .rows_affected(),
-            Some(None) => sqlx::query(
-                "INSERT INTO documents (aor, auid, xml, etag, updated_at) VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (aor, auid) DO NOTHING",
-            )
-            .bind(aor.as_str())
-            .bind(auid)
-            .bind(&doc.xml)
-            .bind(&doc.etag)
-            .bind(now)
-            .execute(self.pool())
-            .await
-            .map_err(backend)?
-            .rows_affected(),
+            None | Some(None) => sqlx::query(if expect.is_none() { upsert } else { create })
+                .bind(aor.as_str())
+                .bind(auid)
+                .bind(&doc.xml)
+                .bind(&doc.etag)
+                .bind(now)
+                .execute(self.pool())
+                .await
+                .map_err(backend)?
+                .rows_affected(),
             Some(Some(etag)) => sqlx::query(
                 "UPDATE documents SET xml = ?, etag = ?, updated_at = ?
                  WHERE aor = ? AND auid = ? AND etag = ?",

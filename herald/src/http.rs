@@ -85,7 +85,9 @@ pub async fn serve_router(listener: TcpListener, app: Router, mut shutdown: watc
     let stop = async move {
         let _ = shutdown.wait_for(|s| *s).await;
     };
-    if let Err(e) = axum::serve(listener, app)
+    // The peer's address reaches handlers (XCAP counts failures per source).
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    if let Err(e) = axum::serve(listener, service)
         .with_graceful_shutdown(stop)
         .await
     {

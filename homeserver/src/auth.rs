@@ -13,7 +13,7 @@ use herald_sip::{
 };
 
 use crate::{
-    bans::{Bans, NewBan},
+    bans::BanList,
     config::HomeConfig,
     reply,
     store::{Aor, Store, StoreError, User},
@@ -30,17 +30,17 @@ pub enum Verdict {
 pub struct Authenticator {
     verifier: Verifier,
     replay: MemoryReplayGuard,
-    bans: Bans,
+    bans: BanList,
 }
 
 /// Most sources and user names the ban list tracks.
-const BAN_TABLE: usize = 100_000;
+pub const BAN_TABLE: usize = 100_000;
 
 /// HA1 used when the user does not exist: the check runs all the same and fails.
 const NO_SUCH_HA1: &str = "00000000000000000000000000000000000000000000000000000000000000";
 
 impl Authenticator {
-    pub fn new(cfg: &HomeConfig) -> Authenticator {
+    pub fn new(cfg: &HomeConfig, bans: BanList) -> Authenticator {
         Authenticator {
             verifier: Verifier::new(
                 NonceKey::new(cfg.nonce_secret),
@@ -49,7 +49,7 @@ impl Authenticator {
             )
             .with_uri_check(cfg.auth_check_uri),
             replay: MemoryReplayGuard::new(cfg.nonce_max_age_secs, 100_000),
-            bans: Bans::new(cfg.bans, BAN_TABLE),
+            bans,
         }
     }
 
@@ -62,8 +62,7 @@ impl Authenticator {
         cfg: &HomeConfig,
         now_secs: u64,
     ) -> Result<Verdict, StoreError> {
-        if self.bans.source_banned(source, now_secs) {
-            metrics::counter!("herald_refused_total", "reason" => "banned_source").increment(1);
+        if self.bans.refuse_source(source, now_secs) {
             return Ok(Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)));
         }
         let registrar = req.method == Method::Register;
@@ -108,14 +107,17 @@ impl Authenticator {
             &mut self.replay,
         );
         let name = creds.username.as_ref();
-        if self.bans.user_banned(name, source, now_secs) {
-            metrics::counter!("herald_refused_total", "reason" => "banned_user").increment(1);
-            tracing::info!(user = %name, %source, "refused: user banned for this source");
-            return Ok(Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)));
+        // Bans are kept per canonical AOR of a real user: other spellings of the same
+        // name cannot dodge them, and made-up names take no room.
+        let key = user.as_ref().map(|u| u.aor.as_str().to_owned());
+        if let Some(k) = &key {
+            if self.bans.refuse_user(k, source, now_secs) {
+                return Ok(Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)));
+            }
         }
         match (outcome, usable) {
             (AuthOutcome::Ok, Some(u)) => {
-                self.bans.success(source, name, now_secs);
+                self.bans.success(source, u.aor.as_str(), now_secs);
                 Ok(Verdict::Ok(u.clone()))
             }
             (AuthOutcome::Stale, Some(_)) => {
@@ -123,20 +125,7 @@ impl Authenticator {
             }
             (outcome, _) => {
                 tracing::info!(user = %name, %source, ?outcome, method = %req.method.as_str(), "authentication failed");
-                metrics::counter!("herald_refused_total", "reason" => "auth_failed").increment(1);
-                for ban in self.bans.failure(source, name, now_secs) {
-                    let banned_secs = cfg.bans.ban_secs;
-                    match ban {
-                        NewBan::Source(ip) => {
-                            tracing::warn!(source = %ip, banned_secs, "source banned after repeated authentication failures");
-                            metrics::counter!("herald_bans_total", "kind" => "source").increment(1);
-                        }
-                        NewBan::User(user) => {
-                            tracing::warn!(%user, banned_secs, "user banned for unusual sources after repeated authentication failures");
-                            metrics::counter!("herald_bans_total", "kind" => "user").increment(1);
-                        }
-                    }
-                }
+                self.bans.failure(source, key.as_deref(), now_secs);
                 Ok(Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)))
             }
         }

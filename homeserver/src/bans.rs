@@ -117,8 +117,10 @@ impl Bans {
         self.users.get(user).is_some_and(|t| t.banned(now)) && !self.is_usual(user, ip, now)
     }
 
-    /// Records a failed authentication of `user` from `ip`; returns the bans it started.
-    pub fn failure(&mut self, ip: IpAddr, user: &str, now: u64) -> Vec<NewBan> {
+    /// Records a failed authentication from `ip`, of `user` when the name is a real
+    /// user's (canonical AOR; other names are not tracked: they cost memory and can be
+    /// spelled endlessly); returns the bans it started.
+    pub fn failure(&mut self, ip: IpAddr, user: Option<&str>, now: u64) -> Vec<NewBan> {
         let policy = self.policy;
         let mut started = Vec::new();
         let (cap, window) = (self.capacity, policy.window_secs);
@@ -129,6 +131,9 @@ impl Bans {
         }
         // Failures from a usual source (a phone with an old password) do not count
         // against the user: they cannot lock it out from elsewhere either.
+        let Some(user) = user else {
+            return started;
+        };
         if !self.is_usual(user, ip, now)
             && entry(&mut self.users, user.to_owned(), cap, now, window)
                 .is_some_and(|t| t.fail(now, &policy, policy.max_per_user))
@@ -187,6 +192,68 @@ fn entry<K: std::hash::Hash + Eq>(
     Some(map.entry(key).or_default())
 }
 
+/// The ban list shared by every way in (SIP digest, XCAP), with the log lines and
+/// metrics of refusals and bans in one place.
+#[derive(Clone)]
+pub struct BanList {
+    bans: std::sync::Arc<std::sync::Mutex<Bans>>,
+    ban_secs: u64,
+}
+
+impl BanList {
+    pub fn new(policy: BanPolicy, capacity: usize) -> BanList {
+        BanList {
+            bans: std::sync::Arc::new(std::sync::Mutex::new(Bans::new(policy, capacity))),
+            ban_secs: policy.ban_secs,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Bans> {
+        self.bans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `ip` is banned (counted as a refusal when it is).
+    pub fn refuse_source(&self, ip: IpAddr, now: u64) -> bool {
+        let banned = self.lock().source_banned(ip, now);
+        if banned {
+            metrics::counter!("herald_refused_total", "reason" => "banned_source").increment(1);
+        }
+        banned
+    }
+
+    /// Whether `user` (a canonical AOR) is banned for `ip` (counted when it is).
+    pub fn refuse_user(&self, user: &str, ip: IpAddr, now: u64) -> bool {
+        let banned = self.lock().user_banned(user, ip, now);
+        if banned {
+            metrics::counter!("herald_refused_total", "reason" => "banned_user").increment(1);
+            tracing::info!(%user, source = %ip, "refused: user banned for this source");
+        }
+        banned
+    }
+
+    pub fn success(&self, ip: IpAddr, user: &str, now: u64) {
+        self.lock().success(ip, user, now);
+    }
+
+    /// Records a failure (see [`Bans::failure`]), logging and counting any ban it starts.
+    pub fn failure(&self, ip: IpAddr, user: Option<&str>, now: u64) {
+        metrics::counter!("herald_refused_total", "reason" => "auth_failed").increment(1);
+        let banned_secs = self.ban_secs;
+        for ban in self.lock().failure(ip, user, now) {
+            match ban {
+                NewBan::Source(ip) => {
+                    tracing::warn!(source = %ip, banned_secs, "source banned after repeated authentication failures");
+                    metrics::counter!("herald_bans_total", "kind" => "source").increment(1);
+                }
+                NewBan::User(user) => {
+                    tracing::warn!(%user, banned_secs, "user banned for unusual sources after repeated authentication failures");
+                    metrics::counter!("herald_bans_total", "kind" => "user").increment(1);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,9 +274,9 @@ mod tests {
     #[test]
     fn a_source_is_banned_after_the_threshold_and_released_after_the_period() {
         let mut b = Bans::new(policy(), 100);
-        assert!(b.failure(ip(2), "a", 0).is_empty());
-        assert!(b.failure(ip(2), "b", 1).is_empty());
-        assert_eq!(b.failure(ip(2), "c", 2), vec![NewBan::Source(ip(2))]);
+        assert!(b.failure(ip(2), Some("a"), 0).is_empty());
+        assert!(b.failure(ip(2), Some("b"), 1).is_empty());
+        assert_eq!(b.failure(ip(2), Some("c"), 2), vec![NewBan::Source(ip(2))]);
         assert!(b.source_banned(ip(2), 50));
         assert!(!b.source_banned(ip(3), 50));
         assert!(!b.source_banned(ip(2), 102));
@@ -218,10 +285,10 @@ mod tests {
     #[test]
     fn failures_outside_the_window_do_not_count() {
         let mut b = Bans::new(policy(), 100);
-        b.failure(ip(2), "a", 0);
-        b.failure(ip(2), "a", 30);
+        b.failure(ip(2), Some("a"), 0);
+        b.failure(ip(2), Some("a"), 30);
         // The first has left the 60 s window.
-        assert!(b.failure(ip(2), "a", 61).is_empty());
+        assert!(b.failure(ip(2), Some("a"), 61).is_empty());
         assert!(!b.source_banned(ip(2), 61));
     }
 
@@ -231,7 +298,7 @@ mod tests {
         b.success(ip(1), "alice", 0);
         let mut started = Vec::new();
         for (i, n) in [10u8, 11, 12, 13, 14].into_iter().enumerate() {
-            started.extend(b.failure(ip(n), "alice", i as u64));
+            started.extend(b.failure(ip(n), Some("alice"), i as u64));
         }
         assert_eq!(started, vec![NewBan::User("alice".into())]);
         assert!(b.user_banned("alice", ip(20), 10));
@@ -245,7 +312,7 @@ mod tests {
         let mut b = Bans::new(policy(), 100);
         b.success(ip(1), "alice", 0);
         for t in 0..10 {
-            for n in b.failure(ip(1), "alice", t) {
+            for n in b.failure(ip(1), Some("alice"), t) {
                 assert_ne!(n, NewBan::User("alice".into()));
             }
         }
@@ -256,7 +323,7 @@ mod tests {
     fn tables_are_bounded() {
         let mut b = Bans::new(policy(), 10);
         for n in 0..=255u8 {
-            b.failure(ip(n), &format!("u{n}"), u64::from(n));
+            b.failure(ip(n), Some(&format!("u{n}")), u64::from(n));
             b.success(ip(n), &format!("u{n}"), u64::from(n));
         }
         assert!(b.sources.len() <= 10 && b.users.len() <= 10 && b.usual.len() <= 10);
@@ -273,7 +340,7 @@ mod tests {
             10,
         );
         for t in 0..100 {
-            assert!(b.failure(ip(2), "a", t).is_empty());
+            assert!(b.failure(ip(2), Some("a"), t).is_empty());
         }
     }
 }

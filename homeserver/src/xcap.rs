@@ -10,11 +10,14 @@
 //! re-authorizes watchers and refreshes list subscriptions. Partial documents (node
 //! selectors after `~~`) are answered 501.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
 
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{ConnectInfo, Path, State},
     http::{header, HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::get,
@@ -35,6 +38,7 @@ pub struct Xcap {
     home: HomeServer,
     verifier: Arc<Verifier>,
     replay: Arc<Mutex<MemoryReplayGuard>>,
+    bans: crate::bans::BanList,
     domain: String,
 }
 
@@ -42,6 +46,7 @@ pub struct Xcap {
 pub fn router(store: Arc<dyn Store>, home: HomeServer, cfg: &crate::config::HomeConfig) -> Router {
     let x = Xcap {
         store,
+        bans: home.bans(),
         home,
         verifier: Arc::new(Verifier::new(
             NonceKey::new(cfg.nonce_secret),
@@ -71,8 +76,14 @@ const CAPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </xcap-caps>
 "#;
 
-async fn caps(State(x): State<Xcap>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    if let Err(r) = x.authenticate(&method, &uri, &headers).await {
+async fn caps(
+    State(x): State<Xcap>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = x.authenticate(peer, &method, &uri, &headers).await {
         return r;
     }
     ([(header::CONTENT_TYPE, "application/xcap-caps+xml")], CAPS).into_response()
@@ -111,13 +122,14 @@ fn conflict(detail: &str) -> Response {
 
 async fn document(
     State(x): State<Xcap>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((auid, xui, doc)): Path<(String, String, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let user = match x.authenticate(&method, &uri, &headers).await {
+    let user = match x.authenticate(peer, &method, &uri, &headers).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -253,13 +265,19 @@ fn quote(s: &str) -> String {
 
 impl Xcap {
     /// The user the request authenticates as, or the answer (401 with a challenge, 403).
+    /// Failures count in the same ban list as SIP's; a banned source or user is refused.
     async fn authenticate(
         &self,
+        peer: SocketAddr,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
     ) -> Result<Aor, Response> {
         let now = crate::core::now_secs();
+        let source = peer.ip();
+        if self.bans.refuse_source(source, now) {
+            return Err(error(StatusCode::FORBIDDEN, "authentication failed"));
+        }
         let line = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
@@ -298,11 +316,22 @@ impl Xcap {
                 .check(&creds, method.as_str(), &creds.uri, &ha1, now, &mut *replay)
         };
         let uri_ok = *creds.uri == *path;
+        let key = user.as_ref().map(|u| u.aor.as_str().to_owned());
+        if key
+            .as_deref()
+            .is_some_and(|k| self.bans.refuse_user(k, source, now))
+        {
+            return Err(error(StatusCode::FORBIDDEN, "authentication failed"));
+        }
         match (outcome, user) {
-            (AuthOutcome::Ok, Some(u)) if uri_ok => Ok(u.aor),
+            (AuthOutcome::Ok, Some(u)) if uri_ok => {
+                self.bans.success(source, u.aor.as_str(), now);
+                Ok(u.aor)
+            }
             (AuthOutcome::Stale, Some(_)) => Err(self.challenge(now, true)),
             _ => {
-                tracing::info!(user = %creds.username, ?outcome, "XCAP authentication failed");
+                tracing::info!(user = %creds.username, %source, ?outcome, "XCAP authentication failed");
+                self.bans.failure(source, key.as_deref(), now);
                 Err(error(StatusCode::FORBIDDEN, "authentication failed"))
             }
         }

@@ -437,3 +437,33 @@ fn half_open_connections_do_not_lock_out_new_clients() {
     assert!(refused >= 100.0, "per-address cap: {refused}");
     assert!(timed_out >= 1.0 && handshakes >= 1.0);
 }
+
+/// Guesses over XCAP (HTTP digest) count in the same ban list as SIP's: after three wrong
+/// passwords there, the right one is refused over SIP from that address too.
+#[test]
+fn xcap_guesses_count_toward_the_same_ban() {
+    let dir = test_dir("guess-xcap");
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("HERALD_AUTH_FAIL_MAX_PER_SOURCE", "3"),
+            ("HERALD_AUTH_FAIL_MAX_PER_USER", "0"),
+        ],
+    );
+    s.add_user("alice", "alice-secret");
+    let path = herald_tests::xcap::path("resource-lists", "alice", DOMAIN);
+    for guess in ["1234", "password", "alice"] {
+        let mut x = herald_tests::xcap::XcapClient::new(s.addr("xcap"), "alice", guess);
+        assert_eq!(x.send("GET", &path, &[], "").status, 403);
+    }
+    let mut right = herald_tests::xcap::XcapClient::new(s.addr("xcap"), "alice", "alice-secret");
+    assert_eq!(
+        right.send("GET", &path, &[], "").status,
+        403,
+        "banned over XCAP"
+    );
+    let mut phone = UdpDevice::udp(ip("127.0.0.1"), s.addr("udp"), "alice", "alice-secret");
+    assert_eq!(phone.register(DOMAIN), 403, "banned over SIP too");
+    let mut other = UdpDevice::udp(ip("127.0.0.5"), s.addr("udp"), "alice", "alice-secret");
+    assert_eq!(other.register(DOMAIN), 200);
+}

@@ -464,3 +464,50 @@ fn subscriptions_survive_a_restart() {
     assert!(n[2].contains("Subscription-State: terminated"), "{}", n[2]);
     drop(s);
 }
+
+/// Editing the buddy list over XCAP while its subscription is live: the subscriber gets
+/// the new list in full at once, in the same dialog.
+#[test]
+fn a_buddy_list_edit_reaches_the_list_subscription() {
+    let dir = test_dir("presence-rls-edit");
+    let s = Server::start(dir.path(), &[("HERALD_NOTIFY_MIN_INTERVAL_MS", "100")]);
+    for u in ["alice", "bob", "carol"] {
+        s.add_user(u, &format!("{u}-pw"));
+    }
+    let list = |who: &[&str]| {
+        let entries: String = who
+            .iter()
+            .map(|w| format!(r#"<entry uri="sip:{w}@{DOMAIN}"/>"#))
+            .collect();
+        format!(
+            r#"<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="Team">{entries}</list></resource-lists>"#
+        )
+    };
+    let p = path("resource-lists", "alice", DOMAIN);
+    let mut xcap = XcapClient::new(s.addr("xcap"), "alice", "alice-pw");
+    assert_eq!(xcap.send("PUT", &p, &[], &list(&["bob"])).status, 201);
+    let alice = watch(
+        &s,
+        dir.path(),
+        "subscribe_watch.xml",
+        "alice",
+        "alice-list",
+        "presence",
+        &[],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        xcap.send("PUT", &p, &[], &list(&["bob", "carol"])).status,
+        200
+    );
+    let out = alice.wait();
+    out.assert_ok("alice's list subscription");
+    let n = notifies(&out.messages);
+    assert!(!n[0].contains("sip:carol@"), "{}", n[0]);
+    assert!(
+        n[1].contains(r#"fullState="true""#)
+            && n[1].contains(&format!(r#"<resource uri="sip:carol@{DOMAIN}">"#)),
+        "{}",
+        n[1]
+    );
+}

@@ -45,6 +45,7 @@ pub struct HomeServer {
     /// fan-out brings back thousands at once) and must not crowd out, or be refused
     /// because of, new requests.
     responses: mpsc::Sender<Inbound>,
+    bans: crate::bans::BanList,
 }
 
 enum Command {
@@ -69,11 +70,21 @@ impl HomeServer {
     ) -> (HomeServer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (responses, resp_rx) = mpsc::channel(RESPONSE_QUEUE);
-        let core = Core::new(cfg, store, edge);
+        let bans = crate::bans::BanList::new(cfg.bans, crate::auth::BAN_TABLE);
+        let core = Core::new(cfg, store, edge, bans.clone());
         (
-            HomeServer { tx, responses },
+            HomeServer {
+                tx,
+                responses,
+                bans,
+            },
             tokio::spawn(core.run(rx, resp_rx)),
         )
+    }
+
+    /// The ban list of this home server (XCAP authenticates against it too).
+    pub fn bans(&self) -> crate::bans::BanList {
+        self.bans.clone()
     }
 
     /// Tells the engine that `aor`'s buddy list or presence rules changed (XCAP writes),
@@ -150,9 +161,14 @@ struct Core {
 }
 
 impl Core {
-    fn new(cfg: HomeConfig, store: Arc<dyn Store>, edge: Arc<dyn Edge>) -> Core {
+    fn new(
+        cfg: HomeConfig,
+        store: Arc<dyn Store>,
+        edge: Arc<dyn Edge>,
+        bans: crate::bans::BanList,
+    ) -> Core {
         Core {
-            auth: Authenticator::new(&cfg),
+            auth: Authenticator::new(&cfg, bans),
             cfg: Arc::new(cfg),
             store,
             edge,

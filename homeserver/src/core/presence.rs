@@ -56,7 +56,7 @@ pub(super) struct Watch {
     pub due: BinaryHeap<Reverse<(Instant, u64)>>,
     pub notify_tx: HashMap<TxId, u64>,
     /// Calls through the server: Call-ID → the local parties; and calls per user.
-    pub calls: HashMap<String, Vec<Aor>>,
+    pub calls: HashMap<String, (Vec<Aor>, u64)>,
     pub in_call: HashMap<Aor, u32>,
     /// Whether each watched presentity was registered at the last look (for automatic
     /// presence when registrations expire).
@@ -102,6 +102,25 @@ impl Watch {
         self.subs.insert(id, Box::new(sub));
         self.to_save.insert(id);
         id
+    }
+
+    /// Gives a list subscription a new set of buddies, re-indexed in place (same id, so a
+    /// NOTIFY in flight or queued still finds it); the next NOTIFY is full state.
+    pub fn set_buddies(&mut self, id: u64, buddies: Vec<Buddy>) {
+        let Some(sub) = self.subs.get(&id) else {
+            return;
+        };
+        for k in Self::keys(sub) {
+            drop_id(&mut self.watchers_of, &k, id);
+        }
+        let Some(sub) = self.subs.get_mut(&id) else {
+            return;
+        };
+        sub.buddies = buddies;
+        sub.changed = None;
+        for k in Self::keys(sub) {
+            self.watchers_of.entry(k).or_default().push(id);
+        }
     }
 
     /// The subscription of the dialog (Call-ID, our tag).
@@ -153,6 +172,9 @@ fn drop_id(map: &mut HashMap<Aor, Vec<u64>>, key: &Aor, id: u64) {
         }
     }
 }
+
+/// How long a call counts as going on without its BYE.
+const MAX_CALL_SECS: u64 = 12 * 3600;
 
 /// `sip:bob@example.com` → the AOR.
 pub(super) fn aor_of_uri(uri: &str) -> Option<Aor> {
@@ -347,7 +369,10 @@ impl Core {
             .collect();
         for (aor, was) in watched {
             if !self.watch.watchers_of.contains_key(&aor) {
+                // Nobody watches: stop following it, and forget its composed document
+                // (it would not be corrected when the registration lapses).
                 self.watch.registered.remove(&aor);
+                self.watch.bodies.remove(&aor);
                 continue;
             }
             let now_registered = self
@@ -364,6 +389,18 @@ impl Core {
         for aor in changed {
             self.presentity_changed(&aor);
         }
+        // A call whose BYE never came through (a crashed phone) stops showing after a
+        // while instead of forever.
+        let stale: Vec<String> = self
+            .watch
+            .calls
+            .iter()
+            .filter(|(_, (_, at))| now.saturating_sub(*at) > MAX_CALL_SECS)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            self.call_ended(&id);
+        }
     }
 
     /// A call through the server was answered: both local parties are on the phone.
@@ -375,12 +412,14 @@ impl Core {
             *self.watch.in_call.entry(p.clone()).or_default() += 1;
             self.presentity_changed(p);
         }
-        self.watch.calls.insert(call_id.to_owned(), parties);
+        self.watch
+            .calls
+            .insert(call_id.to_owned(), (parties, now_secs()));
     }
 
     /// A call ended (BYE).
     pub(super) fn call_ended(&mut self, call_id: &str) {
-        let Some(parties) = self.watch.calls.remove(call_id) else {
+        let Some((parties, _)) = self.watch.calls.remove(call_id) else {
             return;
         };
         for p in &parties {

@@ -108,6 +108,8 @@ impl Core {
                 continue;
             };
             s.cseq = s.cseq.saturating_add(CSEQ_JUMP);
+            // Watchers drop documents whose version does not grow (RFC 3857, 4662).
+            s.version = s.version.saturating_add(CSEQ_JUMP);
             let kind = s.kind;
             let owner = s.target.clone();
             let buddies = if kind == Kind::List {

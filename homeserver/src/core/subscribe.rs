@@ -319,13 +319,8 @@ impl Core {
                 }
                 Kind::List => {
                     let buddies = self.buddies(owner).await;
-                    if let Some(mut s) = self.watch.remove(id) {
-                        s.buddies = buddies;
-                        s.changed = None;
-                        let new_id = self.watch.insert(*s);
-                        self.schedule(new_id);
-                    }
-                    continue;
+                    self.watch.set_buddies(id, buddies);
+                    self.watch.to_save.insert(id);
                 }
                 Kind::Winfo => {}
             }

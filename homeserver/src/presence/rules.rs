@@ -63,10 +63,15 @@ pub fn parse(xml: &[u8]) -> Result<Vec<Rule>, XmlError> {
 }
 
 fn rule(r: &Element) -> Rule {
-    let identities = r
-        .first("conditions")
-        .and_then(|c| c.first("identity"))
-        .map(|id| {
+    let conditions = r.first("conditions");
+    // A condition this server does not evaluate (validity, sphere, external lists, …)
+    // must not widen the rule to everyone: such a rule matches nobody (RFC 4745 §10
+    // combines only rules whose every condition holds).
+    let unknown = conditions.is_some_and(|c| c.children.iter().any(|k| k.name != "identity"));
+    let identities = if unknown {
+        Some(Vec::new())
+    } else {
+        conditions.and_then(|c| c.first("identity")).map(|id| {
             id.children
                 .iter()
                 .filter_map(|i| match i.name.as_str() {
@@ -75,13 +80,19 @@ fn rule(r: &Element) -> Rule {
                         domain: i.attr("domain").map(str::to_ascii_lowercase),
                         except: i
                             .all("except")
-                            .filter_map(|e| e.attr("id").map(normalise))
+                            .filter_map(|e| {
+                                e.attr("id").map(normalise).or_else(|| {
+                                    e.attr("domain")
+                                        .map(|d| format!("@{}", d.to_ascii_lowercase()))
+                                })
+                            })
                             .collect(),
                     }),
                     _ => None,
                 })
                 .collect()
-        });
+        })
+    };
     let handling = match r
         .first("actions")
         .and_then(|a| a.first("sub-handling"))
@@ -118,10 +129,14 @@ fn matches(rule: &Rule, watcher: &Aor) -> bool {
     ids.iter().any(|i| match i {
         Identity::One(id) => *id == w,
         Identity::Many { domain, except } => {
+            let excluded = except.iter().any(|e| match e.strip_prefix('@') {
+                Some(d) => d.eq_ignore_ascii_case(watcher.domain()),
+                None => *e == w,
+            });
             domain
                 .as_deref()
                 .is_none_or(|d| d.eq_ignore_ascii_case(watcher.domain()))
-                && !except.contains(&w)
+                && !excluded
         }
     })
 }
@@ -224,6 +239,21 @@ mod tests {
             ),
             Handling::Allow
         );
+    }
+
+    #[test]
+    fn unknown_conditions_and_domain_exceptions_do_not_widen_a_rule() {
+        let doc = br#"<ruleset><rule id="buddies"><conditions><external-list><entry anc="http://x/buddies"/></external-list></conditions><actions><sub-handling>allow</sub-handling></actions></rule>
+<rule id="all-but"><conditions><identity><many><except domain="rival.example"/></many></identity></conditions><actions><sub-handling>allow</sub-handling></actions></rule></ruleset>"#;
+        let rules = parse(doc).unwrap();
+        let owner = aor("alice@example.com");
+        let d = |w: &str| decide(&rules, &[], &owner, &aor(w), DefaultPolicy::Buddies);
+        assert_eq!(
+            d("joe@rival.example"),
+            Handling::Confirm,
+            "excepted domain, and the external-list rule matches nobody"
+        );
+        assert_eq!(d("joe@partner.example"), Handling::Allow);
     }
 
     #[test]

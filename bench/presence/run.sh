@@ -62,6 +62,8 @@ start() {
   export HERALD_DATA_DIR=$WORKDIR/data HERALD_DOMAIN=example.com HERALD_LOG=warn
   export HERALD_UDP=127.0.0.1:$PORT HERALD_TCP=off HERALD_TLS=off HERALD_WS=off HERALD_WSS=off
   export HERALD_HTTP=off HERALD_XCAP=off HERALD_RATE_PER_SOURCE=0 HERALD_NOTIFY_MIN_INTERVAL_MS=0
+  # Each generated watcher subscribes to every presentity of its group.
+  export HERALD_MAX_SUBSCRIPTIONS_PER_USER=0
   {
     echo "address,password"
     for i in $(seq 1 "$users"); do printf 'u%06d,pw%06d\n' "$i" "$i"; done

@@ -47,6 +47,8 @@ pub struct PresenceConfig {
     pub min_expires: u32,
     pub max_expires: u32,
     pub default_expires: u32,
+    /// Most live subscriptions one user may hold (0: no cap).
+    pub max_subscriptions_per_user: u32,
 }
 
 impl Default for PresenceConfig {
@@ -57,6 +59,7 @@ impl Default for PresenceConfig {
             min_expires: 60,
             max_expires: 7200,
             default_expires: 3600,
+            max_subscriptions_per_user: 1000,
         }
     }
 }

@@ -129,17 +129,32 @@ impl Server {
         env
     }
 
-    /// Starts a server with `settings(dir)` plus `extra`.
+    /// Starts a server with `settings(dir)` plus `extra`. Free ports are only free when
+    /// asked: if another test's connection took one meanwhile, new ports are tried.
     pub fn start(dir: &Path, extra: &[(&str, &str)]) -> Server {
-        let mut env = Server::settings(dir);
-        for (k, v) in extra {
-            env.insert((*k).to_owned(), (*v).to_owned());
+        let mut last = String::new();
+        for _ in 0..5 {
+            let mut env = Server::settings(dir);
+            for (k, v) in extra {
+                env.insert((*k).to_owned(), (*v).to_owned());
+            }
+            match Server::try_start_with(dir, env) {
+                Ok(s) => return s,
+                Err(log) if log.contains("Address already in use") => last = log,
+                Err(log) => panic!("herald did not start; log:\n{log}"),
+            }
         }
-        Server::start_with(dir, env)
+        panic!("herald did not start (ports taken five times); log:\n{last}")
     }
 
     /// Starts a server with exactly these settings (a restart passes the same ones).
     pub fn start_with(dir: &Path, env: HashMap<String, String>) -> Server {
+        Server::try_start_with(dir, env)
+            .unwrap_or_else(|log| panic!("herald did not start; log:\n{log}"))
+    }
+
+    /// Starts a server; on failure, its log.
+    fn try_start_with(dir: &Path, env: HashMap<String, String>) -> Result<Server, String> {
         let log = dir.join(format!("herald-{}.log", free_port()));
         let mut child = Command::new(herald_bin())
             .envs(&env)
@@ -160,10 +175,8 @@ impl Server {
                 Ok(l) => l,
                 Err(_) => {
                     let _ = child.kill();
-                    panic!(
-                        "herald did not start; log:\n{}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    );
+                    let _ = child.wait();
+                    return Err(std::fs::read_to_string(&log).unwrap_or_default());
                 }
             };
             if line == "ready" {
@@ -175,13 +188,13 @@ impl Server {
                 addrs.insert(name.to_owned(), addr.parse().unwrap());
             }
         }
-        Server {
+        Ok(Server {
             child: Some(child),
             dir: dir.to_path_buf(),
             env,
             addrs,
             log,
-        }
+        })
     }
 
     pub fn addr(&self, transport: &str) -> SocketAddr {

@@ -511,3 +511,28 @@ fn a_buddy_list_edit_reaches_the_list_subscription() {
         n[1]
     );
 }
+
+/// One user cannot hold more subscriptions than the cap.
+#[test]
+fn subscriptions_per_user_are_capped() {
+    let dir = test_dir("presence-cap");
+    let s = Server::start(dir.path(), &[("HERALD_MAX_SUBSCRIPTIONS_PER_USER", "2")]);
+    for u in ["alice", "bob", "carol", "dave"] {
+        s.add_user(u, &format!("{u}-pw"));
+    }
+    let mut dev = herald_tests::udp::UdpDevice::udp(
+        "127.0.0.1".parse().unwrap(),
+        s.addr("udp"),
+        "bob",
+        "bob-pw",
+    );
+    let mut status = Vec::new();
+    for target in ["alice", "carol", "dave"] {
+        let uri = format!("sip:{target}@{DOMAIN}");
+        let x = dev.exchange("SUBSCRIBE", &uri, "bob", DOMAIN, "");
+        status.push((x.status(), x.second.map(|r| r.reason.to_string())));
+    }
+    assert_eq!(status[0].0, 200);
+    assert_eq!(status[1].0, 200);
+    assert_eq!(status[2], (403, Some("Too many subscriptions".into())));
+}

@@ -89,6 +89,7 @@ struct File {
     notify_min_interval_ms: Option<u64>,
     presence_min_expires: Option<u32>,
     presence_max_expires: Option<u32>,
+    max_subscriptions_per_user: Option<u32>,
     nonce_secret: Option<String>,
     server_header: Option<bool>,
     auth_algorithms: Option<String>,

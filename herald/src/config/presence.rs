@@ -39,6 +39,11 @@ pub(super) fn load(s: &Settings<'_>, f: &File) -> Result<PresenceConfig, ConfigE
             d.max_expires,
         )?,
         default_expires: d.default_expires,
+        max_subscriptions_per_user: s.num(
+            "max_subscriptions_per_user",
+            f.max_subscriptions_per_user,
+            d.max_subscriptions_per_user,
+        )?,
     };
     if p.min_expires == 0 || p.min_expires > p.max_expires {
         return Err(err(

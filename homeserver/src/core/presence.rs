@@ -68,6 +68,8 @@ pub(super) struct Watch {
     pub to_save: HashSet<u64>,
     pub to_forget: Vec<String>,
     pub pubs_to_save: HashSet<Aor>,
+    /// Live subscriptions per watcher (for the per-user cap).
+    pub per_watcher: HashMap<Aor, u32>,
     pub next: u64,
 }
 
@@ -86,6 +88,7 @@ impl Watch {
     }
 
     pub fn insert(&mut self, sub: Sub) -> u64 {
+        *self.per_watcher.entry(sub.s.watcher.clone()).or_default() += 1;
         self.next += 1;
         let id = self.next;
         for k in Self::keys(&sub) {
@@ -132,6 +135,12 @@ impl Watch {
 
     pub fn remove(&mut self, id: u64) -> Option<Box<Sub>> {
         let sub = self.subs.remove(&id)?;
+        if let Some(n) = self.per_watcher.get_mut(&sub.s.watcher) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_watcher.remove(&sub.s.watcher);
+            }
+        }
         for k in Self::keys(&sub) {
             drop_id(&mut self.watchers_of, &k, id);
         }

@@ -17,6 +17,9 @@ use crate::{
     store::{Aor, User},
 };
 
+/// Live publications one user may hold (one per device is the norm).
+const MAX_PUBLICATIONS: usize = 32;
+
 /// The events this server notifies.
 const EVENTS: &str = "presence, presence.winfo";
 /// The suffix of a user's buddy-list URI: `sip:alice-list@example.com`.
@@ -88,6 +91,13 @@ impl Core {
                 r.headers.push(HeaderName::Require, "eventlist");
                 return self.reply(&at, r).await;
             }
+        }
+        // One user cannot grow the server's memory and NOTIFY load without bound.
+        let max = cfg.presence.max_subscriptions_per_user;
+        let held = self.watch.per_watcher.get(&user.aor).copied().unwrap_or(0);
+        if max > 0 && held >= max {
+            let r = reply::with_reason(&req, StatusCode::FORBIDDEN, "Too many subscriptions", &cfg);
+            return self.reply(&at, r).await;
         }
         let handling = match kind {
             Kind::Presence => self.authorize(&target, &user.aor).await,
@@ -350,6 +360,11 @@ impl Core {
             ..PublishLimits::default()
         };
         let pubs = self.watch.pubs.entry(user.aor.clone()).or_default();
+        let is_new = req.headers.get(&HeaderName::SipIfMatch).is_none();
+        if is_new && pubs.len() >= MAX_PUBLICATIONS {
+            let r = reply::with_reason(&req, StatusCode::FORBIDDEN, "Too many publications", &cfg);
+            return self.reply(&at, r).await;
+        }
         let result = publish::apply(&req, pubs, now_secs(), &limits, || {
             format!("{:016x}", rand::random::<u64>())
         });

@@ -536,3 +536,60 @@ fn subscriptions_per_user_are_capped() {
     assert_eq!(status[1].0, 200);
     assert_eq!(status[2], (403, Some("Too many subscriptions".into())));
 }
+
+/// Automatic presence from calls (what LCS offered through PBX coupling): while a call
+/// through the server is up, both parties show on-the-phone without publishing anything;
+/// after the BYE they do not.
+#[test]
+fn a_call_through_the_server_shows_on_the_phone() {
+    let dir = test_dir("presence-call");
+    let s = Server::start(dir.path(), &[("HERALD_NOTIFY_MIN_INTERVAL_MS", "50")]);
+    for u in ["alice", "bob", "carol"] {
+        s.add_user(u, &format!("{u}-pw"));
+    }
+    let (callee, phone) = Sipp::new(dir.path(), "bob-phone", "invite_uas.xml").listen();
+    s.register(dir.path(), "bob-reg", "bob", "bob-pw", &phone);
+    // Carol watches bob with a scriptable device that answers every NOTIFY.
+    let mut carol = herald_tests::udp::UdpDevice::udp(
+        "127.0.0.1".parse().unwrap(),
+        s.addr("udp"),
+        "carol",
+        "carol-pw",
+    );
+    let x = carol.exchange(
+        "SUBSCRIBE",
+        &format!("sip:bob@{DOMAIN}"),
+        "carol",
+        DOMAIN,
+        "",
+    );
+    assert_eq!(x.status(), 200);
+    let mut bodies = Vec::new();
+    let first = carol
+        .next_request("NOTIFY", Duration::from_secs(5))
+        .expect("initial NOTIFY");
+    carol.answer(&first, 200);
+    bodies.push(String::from_utf8_lossy(&first.body).into_owned());
+    let caller = Sipp::new(dir.path(), "alice", "invite_uac.xml")
+        .to(s.addr("udp"))
+        .fields(&["alice", DOMAIN, &auth_field("alice", "alice-pw"), "bob"])
+        .spawn();
+    while let Some(n) = carol.next_request("NOTIFY", Duration::from_secs(3)) {
+        carol.answer(&n, 200);
+        bodies.push(String::from_utf8_lossy(&n.body).into_owned());
+    }
+    caller.wait().assert_ok("alice calls bob");
+    callee.wait().assert_ok("bob answers");
+    assert!(!bodies[0].contains("on-the-phone"), "{}", bodies[0]);
+    assert!(
+        bodies[0].contains("<basic>open</basic>"),
+        "bob is registered: {}",
+        bodies[0]
+    );
+    assert!(
+        bodies.iter().any(|b| b.contains("<rpid:on-the-phone/>")),
+        "no NOTIFY showed the call: {bodies:?}"
+    );
+    let last = bodies.last().unwrap();
+    assert!(!last.contains("on-the-phone"), "the call ended: {last}");
+}

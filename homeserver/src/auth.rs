@@ -8,7 +8,10 @@
 use std::net::IpAddr;
 
 use herald_sip::{
-    auth::{credentials_for_realm, Algorithm, AuthOutcome, MemoryReplayGuard, NonceKey, Verifier},
+    auth::{
+        credentials_for_realm, Algorithm, AuthOutcome, Credentials, MemoryReplayGuard, NonceKey,
+        ReplayGuard, Verifier,
+    },
     HeaderName, Method, Request, Response, StatusCode,
 };
 
@@ -18,6 +21,75 @@ use crate::{
     reply,
     store::{Aor, Store, StoreError, User},
 };
+
+/// What checking credentials concluded; SIP and XCAP each answer it their own way.
+pub enum Checked {
+    Ok(User),
+    /// The right password on an expired nonce: challenge again with `stale=true`.
+    Stale,
+    /// Wrong password, unknown or disabled user, replay, or a ban: all alike.
+    Refused,
+}
+
+/// The user the credentials name, and the HA1 to check them against: the stored one for
+/// their algorithm, or one that fails alike when the user is unknown or disabled or the
+/// algorithm is not offered — the same work either way.
+pub async fn lookup(
+    creds: &Credentials<'_>,
+    store: &dyn Store,
+    domain: &str,
+    offered: &[Algorithm],
+) -> Result<(Option<User>, String), StoreError> {
+    let user = match Aor::parse(&format!("{}@{domain}", creds.username)) {
+        Some(a) => store.user(&a).await?,
+        None => None,
+    };
+    let ha1 = user
+        .as_ref()
+        .filter(|u| !u.disabled && offered.contains(&creds.algorithm))
+        .and_then(|u| match creds.algorithm {
+            Algorithm::Md5 => u.credentials.ha1_md5.clone(),
+            Algorithm::Sha256 => u.credentials.ha1_sha256.clone(),
+        })
+        .unwrap_or_else(|| NO_SUCH_HA1.to_owned());
+    Ok((user, ha1))
+}
+
+/// Checks `(credentials, method, uri)` against `(user, ha1)` from [`lookup`] and feeds
+/// the outcome to the ban list (bans are kept per canonical AOR of a real user: other
+/// spellings of a name cannot dodge them, and made-up names take no room). The digest is
+/// always computed, so a banned or unknown user costs what a real one does.
+pub fn conclude(
+    verifier: &Verifier,
+    replay: &mut impl ReplayGuard,
+    bans: &BanList,
+    (creds, method, uri): (&Credentials<'_>, &str, &str),
+    (user, ha1): (Option<User>, &str),
+    source: IpAddr,
+    now_secs: u64,
+) -> Checked {
+    let outcome = verifier.check(creds, method, uri, ha1, now_secs, replay);
+    let key = user.as_ref().map(|u| u.aor.as_str().to_owned());
+    if key
+        .as_deref()
+        .is_some_and(|k| bans.refuse_user(k, source, now_secs))
+    {
+        return Checked::Refused;
+    }
+    match (outcome, user.filter(|u| !u.disabled)) {
+        (AuthOutcome::Ok, Some(u)) => {
+            bans.success(source, u.aor.as_str(), now_secs);
+            Checked::Ok(u)
+        }
+        (AuthOutcome::Stale, Some(_)) => Checked::Stale,
+        (outcome, _) => {
+            let name: &str = &creds.username;
+            tracing::info!(user = %name, %source, ?outcome, method, "authentication failed");
+            bans.failure(source, key.as_deref(), now_secs);
+            Checked::Refused
+        }
+    }
+}
 
 /// The verdict on a request.
 pub enum Verdict {
@@ -84,51 +156,22 @@ impl Authenticator {
             }
             Some(Ok(c)) => c,
         };
-        let aor = Aor::parse(&format!("{}@{}", creds.username, cfg.domain));
-        let user = match &aor {
-            Some(a) => store.user(a).await?,
-            None => None,
-        };
-        let usable = user.as_ref().filter(|u| !u.disabled);
-        let offered = cfg.auth_algorithms.contains(&creds.algorithm);
-        let ha1 = usable
-            .filter(|_| offered)
-            .and_then(|u| match creds.algorithm {
-                Algorithm::Md5 => u.credentials.ha1_md5.clone(),
-                Algorithm::Sha256 => u.credentials.ha1_sha256.clone(),
-            })
-            .unwrap_or_else(|| NO_SUCH_HA1.to_owned());
-        let outcome = self.verifier.check(
-            &creds,
-            req.method.as_str(),
-            req.uri.as_str(),
-            &ha1,
-            now_secs,
+        let (user, ha1) = lookup(&creds, store, &cfg.domain, &cfg.auth_algorithms).await?;
+        let (method, uri) = (req.method.as_str(), req.uri.as_str());
+        let checked = conclude(
+            &self.verifier,
             &mut self.replay,
+            &self.bans,
+            (&creds, method, uri),
+            (user, &ha1),
+            source,
+            now_secs,
         );
-        let name = creds.username.as_ref();
-        // Bans are kept per canonical AOR of a real user: other spellings of the same
-        // name cannot dodge them, and made-up names take no room.
-        let key = user.as_ref().map(|u| u.aor.as_str().to_owned());
-        if let Some(k) = &key {
-            if self.bans.refuse_user(k, source, now_secs) {
-                return Ok(Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)));
-            }
-        }
-        match (outcome, usable) {
-            (AuthOutcome::Ok, Some(u)) => {
-                self.bans.success(source, u.aor.as_str(), now_secs);
-                Ok(Verdict::Ok(u.clone()))
-            }
-            (AuthOutcome::Stale, Some(_)) => {
-                Ok(Verdict::Reply(self.challenge(req, cfg, now_secs, true)))
-            }
-            (outcome, _) => {
-                tracing::info!(user = %name, %source, ?outcome, method = %req.method.as_str(), "authentication failed");
-                self.bans.failure(source, key.as_deref(), now_secs);
-                Ok(Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)))
-            }
-        }
+        Ok(match checked {
+            Checked::Ok(u) => Verdict::Ok(u),
+            Checked::Stale => Verdict::Reply(self.challenge(req, cfg, now_secs, true)),
+            Checked::Refused => Verdict::Reply(reply::to(req, StatusCode::FORBIDDEN, cfg)),
+        })
     }
 
     /// A 401 (REGISTER) or 407 (anything else) with SHA-256 and MD5 challenges.

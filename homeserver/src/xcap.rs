@@ -23,9 +23,10 @@ use axum::{
     routing::get,
     Router,
 };
-use herald_sip::auth::{AuthOutcome, Credentials, MemoryReplayGuard, NonceKey, Verifier};
+use herald_sip::auth::{Algorithm, Credentials, MemoryReplayGuard, NonceKey, Verifier};
 
 use crate::{
+    auth::Checked,
     presence::{lists, rules},
     store::{Aor, Document, Store},
     HomeServer,
@@ -67,6 +68,10 @@ pub fn router(store: Arc<dyn Store>, home: HomeServer, cfg: &crate::config::Home
         )
         .with_state(x)
 }
+
+/// Credentials of either algorithm are accepted (the challenge offers MD5, which every
+/// XCAP client speaks).
+const ALGORITHMS: &[Algorithm] = &[Algorithm::Md5, Algorithm::Sha256];
 
 const CAPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <xcap-caps xmlns="urn:ietf:params:xml:ns:xcap-caps">
@@ -145,11 +150,8 @@ async fn document(
             "partial documents (node selectors) are not supported: GET or PUT the whole document",
         );
     }
-    let owner = xui
-        .strip_prefix("sip:")
-        .or_else(|| xui.strip_prefix("sips:"))
-        .unwrap_or(&xui);
-    let Some(owner) = Aor::parse(owner) else {
+    // `sip:user@domain` (Aor::parse takes the scheme off).
+    let Some(owner) = Aor::parse(&xui) else {
         return error(StatusCode::NOT_FOUND, &format!("{xui:?} is not a user"));
     };
     if owner != user {
@@ -292,48 +294,27 @@ impl Xcap {
             None => return Err(self.challenge(now, false)),
         };
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let aor = Aor::parse(&format!("{}@{}", creds.username, self.domain));
-        let user = match &aor {
-            Some(a) => self
-                .store
-                .user(a)
+        let (user, ha1) =
+            crate::auth::lookup(&creds, self.store.as_ref(), &self.domain, ALGORITHMS)
                 .await
-                .ok()
-                .flatten()
-                .filter(|u| !u.disabled),
-            None => None,
-        };
-        let ha1 = user
-            .as_ref()
-            .and_then(|u| match creds.algorithm {
-                herald_sip::auth::Algorithm::Md5 => u.credentials.ha1_md5.clone(),
-                herald_sip::auth::Algorithm::Sha256 => u.credentials.ha1_sha256.clone(),
-            })
-            .unwrap_or_else(|| "0".repeat(64));
-        let outcome = {
+                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+        let checked = {
             let mut replay = self.replay.lock().unwrap_or_else(|e| e.into_inner());
-            self.verifier
-                .check(&creds, method.as_str(), &creds.uri, &ha1, now, &mut *replay)
+            // The digest-uri must be this request's path (the verifier compares it).
+            crate::auth::conclude(
+                &self.verifier,
+                &mut *replay,
+                &self.bans,
+                (&creds, method.as_str(), path),
+                (user, &ha1),
+                source,
+                now,
+            )
         };
-        let uri_ok = *creds.uri == *path;
-        let key = user.as_ref().map(|u| u.aor.as_str().to_owned());
-        if key
-            .as_deref()
-            .is_some_and(|k| self.bans.refuse_user(k, source, now))
-        {
-            return Err(error(StatusCode::FORBIDDEN, "authentication failed"));
-        }
-        match (outcome, user) {
-            (AuthOutcome::Ok, Some(u)) if uri_ok => {
-                self.bans.success(source, u.aor.as_str(), now);
-                Ok(u.aor)
-            }
-            (AuthOutcome::Stale, Some(_)) => Err(self.challenge(now, true)),
-            _ => {
-                tracing::info!(user = %creds.username, %source, ?outcome, "XCAP authentication failed");
-                self.bans.failure(source, key.as_deref(), now);
-                Err(error(StatusCode::FORBIDDEN, "authentication failed"))
-            }
+        match checked {
+            Checked::Ok(u) => Ok(u.aor),
+            Checked::Stale => Err(self.challenge(now, true)),
+            Checked::Refused => Err(error(StatusCode::FORBIDDEN, "authentication failed")),
         }
     }
 
@@ -341,7 +322,7 @@ impl Xcap {
         let offered = self.verifier.challenges(now, rand::random(), stale);
         let md5 = offered
             .iter()
-            .find(|c| c.algorithm == herald_sip::auth::Algorithm::Md5)
+            .find(|c| c.algorithm == Algorithm::Md5)
             .map(ToString::to_string)
             .unwrap_or_default();
         (

@@ -23,6 +23,7 @@ impl StatusCode {
     pub const UNSUPPORTED_MEDIA_TYPE: StatusCode = StatusCode(415);
     pub const UNSUPPORTED_URI_SCHEME: StatusCode = StatusCode(416);
     pub const BAD_EXTENSION: StatusCode = StatusCode(420);
+    pub const EXTENSION_REQUIRED: StatusCode = StatusCode(421);
     pub const INTERVAL_TOO_BRIEF: StatusCode = StatusCode(423);
     pub const TEMPORARILY_UNAVAILABLE: StatusCode = StatusCode(480);
     pub const CALL_DOES_NOT_EXIST: StatusCode = StatusCode(481);

@@ -28,6 +28,16 @@ impl Core {
             .unwrap_or_else(|| "herald.invalid".into())
     }
 
+    /// Our Contact URI as seen from `flow` (subscriptions: where refreshes come back).
+    pub(super) fn contact_uri(&self, flow: &FlowRef) -> String {
+        let t = flow::transport(flow);
+        format!(
+            "sip:herald@{};transport={}",
+            self.advertised(t),
+            flow::token(t).to_ascii_lowercase()
+        )
+    }
+
     /// A fresh Via for a request going down `flow`; the branch names this home server.
     pub(super) fn via(&self, flow: &FlowRef) -> String {
         let t = flow::transport(flow);

@@ -299,12 +299,12 @@ impl Core {
                 self.on_request(At::Tx(tx), request, flow).await;
             }
             TxEvent::Response { tx, response } if self.is_notify(tx) => {
-                self.on_notify_result(tx, Some(&response), 0)
+                self.on_notify_response(tx, response.status.as_u16())
             }
             TxEvent::Response { tx, response } => self.on_branch_response(tx, response).await,
-            TxEvent::Timeout { tx } if self.is_notify(tx) => self.on_notify_result(tx, None, 408),
+            TxEvent::Timeout { tx } if self.is_notify(tx) => self.on_notify_response(tx, 408),
             TxEvent::TransportError { tx } if self.is_notify(tx) => {
-                self.on_notify_result(tx, None, 430)
+                self.on_notify_response(tx, 430)
             }
             TxEvent::Ack { request, .. } => self.on_ack(request).await,
             TxEvent::StrayResponse { response } => {

@@ -11,7 +11,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use herald_sip::{transactions::TxId, Response};
+use herald_sip::transactions::TxId;
 
 use super::{now_secs, Core};
 use crate::{
@@ -38,6 +38,21 @@ pub(super) struct Sub {
     /// (`None`: send the full state).
     pub buddies: Vec<Buddy>,
     pub changed: Option<HashSet<Aor>>,
+}
+
+impl Sub {
+    /// A subscription with nothing sent yet.
+    pub fn new(s: Subscription, handling: Handling, buddies: Vec<Buddy>) -> Sub {
+        Sub {
+            s,
+            handling,
+            in_flight: None,
+            dirty: false,
+            last_sent: None,
+            buddies,
+            changed: None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -187,9 +202,7 @@ const MAX_CALL_SECS: u64 = 12 * 3600;
 
 /// `sip:bob@example.com` → the AOR.
 pub(super) fn aor_of_uri(uri: &str) -> Option<Aor> {
-    let s = uri.trim();
-    let s = s.strip_prefix("sip:").or_else(|| s.strip_prefix("sips:"))?;
-    Aor::parse(s.split(';').next()?)
+    Aor::parse(uri.split(';').next()?)
 }
 
 impl Core {
@@ -272,13 +285,8 @@ impl Core {
         let Some(flow) = self.watch.subs.get(&id).map(|s| s.s.flow.clone()) else {
             return;
         };
-        let t = flow::transport(&flow);
         let via = self.via(&flow);
-        let contact = format!(
-            "sip:herald@{};transport={}",
-            self.advertised(t),
-            flow::token(t).to_ascii_lowercase()
-        );
+        let contact = self.contact_uri(&flow);
         let Some(sub) = self.watch.subs.get_mut(&id) else {
             return;
         };
@@ -440,11 +448,5 @@ impl Core {
             }
             self.presentity_changed(p);
         }
-    }
-
-    /// A NOTIFY's response arrived (or its transaction failed).
-    pub(super) fn on_notify_result(&mut self, tx: TxId, resp: Option<&Response>, failed: u16) {
-        let code = resp.map_or(failed, |r| r.status.as_u16());
-        self.on_notify_response(tx, code);
     }
 }

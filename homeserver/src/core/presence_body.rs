@@ -126,19 +126,17 @@ impl Core {
                 continue;
             }
             let exists = self.store.user(&aor).await.ok().flatten().is_some();
-            let handling = if exists {
-                self.authorize(&aor, &watcher).await
+            let instance = if !exists {
+                Instance::Terminated("noresource")
             } else {
-                Handling::Block
-            };
-            let instance = match handling {
-                _ if !exists => Instance::Terminated("noresource"),
-                Handling::Block => Instance::Terminated("rejected"),
-                Handling::Confirm => Instance::Pending,
-                Handling::PoliteBlock => Instance::Active(to_xml(&Self::offline_of(&aor))),
-                Handling::Allow => Instance::Active(
-                    String::from_utf8_lossy(&self.presence_xml(&aor).await).into_owned(),
-                ),
+                match self.authorize(&aor, &watcher).await {
+                    Handling::Block => Instance::Terminated("rejected"),
+                    Handling::Confirm => Instance::Pending,
+                    Handling::PoliteBlock => Instance::Active(to_xml(&Self::offline_of(&aor))),
+                    Handling::Allow => Instance::Active(
+                        String::from_utf8_lossy(&self.presence_xml(&aor).await).into_owned(),
+                    ),
+                }
             };
             resources.push(Resource {
                 uri: b.uri.clone(),

@@ -16,24 +16,6 @@ use crate::{
 /// saves of its record).
 const CSEQ_JUMP: u32 = 100_000;
 
-fn handling_name(h: Handling) -> &'static str {
-    match h {
-        Handling::Allow => "allow",
-        Handling::PoliteBlock => "polite-block",
-        Handling::Confirm => "confirm",
-        Handling::Block => "block",
-    }
-}
-
-fn handling_of(s: &str) -> Handling {
-    match s {
-        "polite-block" => Handling::PoliteBlock,
-        "confirm" => Handling::Confirm,
-        "block" => Handling::Block,
-        _ => Handling::Allow,
-    }
-}
-
 impl Core {
     /// Writes what changed in this event to the store (behind: nothing waits for it).
     pub(super) async fn save_presence(&mut self) {
@@ -49,7 +31,7 @@ impl Core {
             let rec = SubscriptionRecord {
                 key: sub.s.key(),
                 expires_at: sub.s.expires_at,
-                data: sub.s.to_record(handling_name(sub.handling)),
+                data: sub.s.to_record(sub.handling.name()),
             };
             if let Err(e) = self.store.put_subscription(&rec.key, Some(&rec)).await {
                 tracing::error!(error = %e, "subscription not saved");
@@ -117,15 +99,8 @@ impl Core {
             } else {
                 Vec::new()
             };
-            let id = self.watch.insert(Sub {
-                s,
-                handling: handling_of(&handling),
-                in_flight: None,
-                dirty: false,
-                last_sent: None,
-                buddies,
-                changed: None,
-            });
+            let handling = Handling::from_name(&handling).unwrap_or(Handling::Allow);
+            let id = self.watch.insert(Sub::new(s, handling, buddies));
             self.schedule(id);
         }
         if n > 0 {

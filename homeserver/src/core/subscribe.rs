@@ -83,11 +83,7 @@ impl Core {
                 .tokens(&HeaderName::Supported, "Supported")
                 .is_ok_and(|t| t.iter().any(|t| t.eq_ignore_ascii_case("eventlist")));
             if !supported {
-                let mut r = reply::to(
-                    &req,
-                    StatusCode::new(421).unwrap_or(StatusCode::BAD_EXTENSION),
-                    &cfg,
-                );
+                let mut r = reply::to(&req, StatusCode::EXTENSION_REQUIRED, &cfg);
                 r.headers.push(HeaderName::Require, "eventlist");
                 return self.reply(&at, r).await;
             }
@@ -122,14 +118,9 @@ impl Core {
         ok.headers
             .set(HeaderName::To, format!("{to};tag={local_tag}"));
         ok.headers.push(HeaderName::Expires, expires.to_string());
-        let t = crate::flow::transport(&flow);
         ok.headers.push(
             HeaderName::Contact,
-            format!(
-                "<sip:herald@{};transport={}>",
-                self.advertised(t),
-                crate::flow::token(t).to_ascii_lowercase()
-            ),
+            format!("<{}>", self.contact_uri(&flow)),
         );
         if kind == Kind::List {
             ok.headers.push(HeaderName::Require, "eventlist");
@@ -145,8 +136,8 @@ impl Core {
             Vec::new()
         };
         let from = req.headers.from().ok();
-        let sub = Sub {
-            s: Subscription {
+        let sub = Sub::new(
+            Subscription {
                 kind,
                 watcher: user.aor.clone(),
                 target: target.clone(),
@@ -176,12 +167,8 @@ impl Core {
                 version: 0,
             },
             handling,
-            in_flight: None,
-            dirty: false,
-            last_sent: None,
             buddies,
-            changed: None,
-        };
+        );
         tracing::info!(watcher = %user.aor, %target, event = kind.event(), ?handling, expires, "subscribed");
         self.reply(&at, ok).await;
         let id = self.watch.insert(sub);
@@ -253,10 +240,7 @@ impl Core {
         if let Some(sub) = self.watch.subs.get_mut(&id) {
             sub.s.expires_at = now_secs() + u64::from(expires);
             // A refresh is answered with the full state (RFC 6665 §4.2.1.2).
-            sub.changed = sub.changed.take().map(|_| Default::default());
-            if sub.s.kind == Kind::List {
-                sub.changed = None;
-            }
+            sub.changed = None;
         }
         self.schedule(id);
     }

@@ -29,6 +29,29 @@ pub enum Handling {
     Allow,
 }
 
+impl Handling {
+    /// The `sub-handling` value (RFC 5025 §3.2.1).
+    pub fn name(self) -> &'static str {
+        match self {
+            Handling::Allow => "allow",
+            Handling::PoliteBlock => "polite-block",
+            Handling::Confirm => "confirm",
+            Handling::Block => "block",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Handling> {
+        [
+            Handling::Allow,
+            Handling::PoliteBlock,
+            Handling::Confirm,
+            Handling::Block,
+        ]
+        .into_iter()
+        .find(|h| h.name() == name)
+    }
+}
+
 /// Who is allowed when no rule matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefaultPolicy {
@@ -93,16 +116,11 @@ fn rule(r: &Element) -> Rule {
                 .collect()
         })
     };
-    let handling = match r
+    let handling = r
         .first("actions")
         .and_then(|a| a.first("sub-handling"))
-        .map(|s| s.text.as_str())
-    {
-        Some("allow") => Handling::Allow,
-        Some("polite-block") => Handling::PoliteBlock,
-        Some("confirm") => Handling::Confirm,
-        _ => Handling::Block,
-    };
+        .and_then(|s| Handling::from_name(&s.text))
+        .unwrap_or(Handling::Block);
     Rule {
         id: r.attr("id").unwrap_or_default().to_owned(),
         identities,

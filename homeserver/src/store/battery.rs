@@ -56,6 +56,9 @@ pub(crate) async fn users(s: &dyn Store) {
         "a change changes the version"
     );
     assert!(s.user(&alice.aor).await.unwrap().unwrap().disabled);
+    s.set_profile(&alice.aor, "Alice A.", None).await.unwrap();
+    let got = s.user(&alice.aor).await.unwrap().unwrap();
+    assert_eq!((got.display_name.as_str(), got.email), ("Alice A.", None));
     let creds = Credentials {
         ha1_md5: None,
         ha1_sha256: Some("ff".into()),
@@ -129,6 +132,10 @@ pub(crate) async fn offline(s: &dyn Store) {
     assert_eq!(pending[2].body, vec![b'2', 0, 0xff]);
     s.remove_message(ids[0]).await.unwrap();
     assert_eq!(s.pending(&aor).await.unwrap().len(), 2);
+    let held = s.hold_message(&pending[0]).await.unwrap();
+    assert!(held > ids[2], "a held message queues after the others");
+    assert_eq!(s.pending(&aor).await.unwrap().len(), 3);
+    s.remove_message(held).await.unwrap();
     let archived = s.archived(&aor, 10).await.unwrap();
     assert_eq!(
         archived.len(),
@@ -199,6 +206,109 @@ pub(crate) async fn archive(s: &dyn Store) {
     assert_eq!(got[1].sender, "bob@example.com");
     let nobody = Aor::parse("zed@example.com").unwrap();
     assert!(s.archived(&nobody, 10).await.unwrap().is_empty());
+}
+
+/// Archive search: by user, by the pair, by time and by text (wildcards literal), paged
+/// by id; purge by age.
+pub(crate) async fn archive_search(s: &dyn Store) {
+    let msgs = [
+        ("alice@example.com", "bob@example.com", 10, "Lunch at noon?"),
+        (
+            "bob@example.com",
+            "alice@example.com",
+            20,
+            "yes, 100% lunch",
+        ),
+        (
+            "carol@example.com",
+            "bob@example.com",
+            30,
+            "LUNCH without alice",
+        ),
+        ("alice@example.com", "carol@example.com", 40, "meeting"),
+    ];
+    for (i, (from, to, at, text)) in msgs.iter().enumerate() {
+        s.archive(&ArchiveEntry {
+            sender: (*from).into(),
+            recipients: vec![(*to).into()],
+            at_ms: *at,
+            call_id: format!("s{i}"),
+            content_type: "text/plain".into(),
+            body: text.as_bytes().to_vec(),
+            outcome: Outcome::Delivered(200),
+        })
+        .await
+        .unwrap();
+    }
+    let q = |f: &dyn Fn(&mut ArchiveQuery)| {
+        let mut q = ArchiveQuery {
+            limit: 100,
+            ..ArchiveQuery::default()
+        };
+        f(&mut q);
+        q
+    };
+    let calls = |r: Vec<ArchivedRecord>| r.into_iter().map(|r| r.entry.call_id).collect::<Vec<_>>();
+    let all = s.search_archive(&q(&|_| {})).await.unwrap();
+    assert_eq!(calls(all.clone()), ["s0", "s1", "s2", "s3"]);
+    let alice = q(&|q| q.user = Some("alice@example.com".into()));
+    assert_eq!(
+        calls(s.search_archive(&alice).await.unwrap()),
+        ["s0", "s1", "s3"]
+    );
+    let pair = q(&|q| {
+        q.user = Some("alice@example.com".into());
+        q.peer = Some("bob@example.com".into());
+    });
+    assert_eq!(calls(s.search_archive(&pair).await.unwrap()), ["s0", "s1"]);
+    let text = q(&|q| q.text = Some("lunch".into()));
+    assert_eq!(
+        calls(s.search_archive(&text).await.unwrap()),
+        ["s0", "s1", "s2"]
+    );
+    let literal = q(&|q| q.text = Some("0%".into()));
+    assert_eq!(calls(s.search_archive(&literal).await.unwrap()), ["s1"]);
+    let window = q(&|q| {
+        q.since_ms = Some(20);
+        q.until_ms = Some(40);
+    });
+    assert_eq!(
+        calls(s.search_archive(&window).await.unwrap()),
+        ["s1", "s2"]
+    );
+    let page = q(&|q| {
+        q.after_id = all[1].id;
+        q.limit = 1;
+    });
+    assert_eq!(calls(s.search_archive(&page).await.unwrap()), ["s2"]);
+    assert_eq!(s.purge_archive(30).await.unwrap(), 2);
+    assert_eq!(
+        calls(s.search_archive(&q(&|_| {})).await.unwrap()),
+        ["s2", "s3"]
+    );
+}
+
+/// Tokens: created once per name, found by hash, revoked.
+pub(crate) async fn tokens(s: &dyn Store) {
+    let t = ApiToken {
+        name: "ops".into(),
+        hash: "ab".repeat(32),
+        created_at: 7,
+    };
+    s.create_token(&t).await.unwrap();
+    assert!(matches!(
+        s.create_token(&t).await,
+        Err(StoreError::TokenExists(_))
+    ));
+    assert_eq!(
+        s.token_by_hash(&t.hash).await.unwrap().as_deref(),
+        Some("ops")
+    );
+    assert_eq!(s.token_by_hash("cd").await.unwrap(), None);
+    assert_eq!(s.tokens().await.unwrap(), vec![t.clone()]);
+    assert!(s.revoke_token("ops").await.unwrap());
+    assert!(!s.revoke_token("ops").await.unwrap());
+    assert_eq!(s.token_by_hash(&t.hash).await.unwrap(), None);
 }
 
 /// Presence state: publications replaced per AOR, subscriptions by key, expired ones
@@ -344,6 +454,18 @@ mod sqlite {
     async fn documents() {
         let (_d, s) = store().await;
         super::documents(&s).await;
+    }
+
+    #[tokio::test]
+    async fn archive_search() {
+        let (_d, s) = store().await;
+        super::archive_search(&s).await;
+    }
+
+    #[tokio::test]
+    async fn tokens() {
+        let (_d, s) = store().await;
+        super::tokens(&s).await;
     }
 
     #[tokio::test]

@@ -28,9 +28,10 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::{
-    Aor, ArchiveEntry, ArchiveStore, BatchWrite, BatchWriter, Binding, BindingStore, Credentials,
-    Document, DocumentStore, OfflineStore, PresenceStore, PublicationRecord, Store, StoreResult,
-    StoredMessage, SubscriptionRecord, User, UserStore,
+    Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, BatchWrite,
+    BatchWriter, Binding, BindingStore, Credentials, Document, DocumentStore, OfflineStore,
+    PresenceStore, PublicationRecord, Store, StoreResult, StoredMessage, SubscriptionRecord,
+    TokenStore, User, UserStore,
 };
 
 /// How often the users version is read.
@@ -229,6 +230,16 @@ impl UserStore for CachedStore {
         self.refresh_user(aor).await
     }
 
+    async fn set_profile(
+        &self,
+        aor: &Aor,
+        display_name: &str,
+        email: Option<&str>,
+    ) -> StoreResult<()> {
+        self.inner.set_profile(aor, display_name, email).await?;
+        self.refresh_user(aor).await
+    }
+
     async fn users_version(&self) -> StoreResult<u64> {
         self.inner.users_version().await
     }
@@ -339,6 +350,10 @@ impl OfflineStore for CachedStore {
     async fn remove_message(&self, id: i64) -> StoreResult<()> {
         self.inner.remove_message(id).await
     }
+
+    async fn hold_message(&self, msg: &StoredMessage) -> StoreResult<i64> {
+        self.inner.hold_message(msg).await
+    }
 }
 
 #[async_trait]
@@ -350,6 +365,34 @@ impl ArchiveStore for CachedStore {
 
     async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>> {
         self.inner.archived(aor, limit).await
+    }
+
+    async fn search_archive(&self, q: &ArchiveQuery) -> StoreResult<Vec<ArchivedRecord>> {
+        self.inner.search_archive(q).await
+    }
+
+    async fn purge_archive(&self, before_ms: u64) -> StoreResult<u64> {
+        self.inner.purge_archive(before_ms).await
+    }
+}
+
+/// Tokens are read on every API call; they go straight to the database.
+#[async_trait]
+impl TokenStore for CachedStore {
+    async fn create_token(&self, token: &ApiToken) -> StoreResult<()> {
+        self.inner.create_token(token).await
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<String>> {
+        self.inner.token_by_hash(hash).await
+    }
+
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.inner.tokens().await
+    }
+
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool> {
+        self.inner.revoke_token(name).await
     }
 }
 

@@ -9,7 +9,10 @@ mod types;
 
 use async_trait::async_trait;
 
-pub use types::{Aor, ArchiveEntry, Binding, Credentials, Outcome, StoredMessage, User};
+pub use types::{
+    Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchivedRecord, Binding, Credentials, Outcome,
+    StoredMessage, User,
+};
 
 /// A store failure. The message names what failed; the caller answers 500 and logs it.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +22,8 @@ pub enum StoreError {
     UserExists(String),
     #[error("no user {0}")]
     NoSuchUser(String),
+    #[error("a token named {0} already exists")]
+    TokenExists(String),
     #[error("store backend: {0}")]
     Backend(String),
     #[error("store migration: {0}")]
@@ -38,6 +43,13 @@ pub trait UserStore: Send + Sync {
     async fn remove_user(&self, aor: &Aor) -> StoreResult<()>;
     async fn set_disabled(&self, aor: &Aor, disabled: bool) -> StoreResult<()>;
     async fn set_credentials(&self, aor: &Aor, creds: &Credentials) -> StoreResult<()>;
+    /// Sets the display name and e-mail address.
+    async fn set_profile(
+        &self,
+        aor: &Aor,
+        display_name: &str,
+        email: Option<&str>,
+    ) -> StoreResult<()>;
     /// A number that changes whenever any user changes (by any process): caches compare
     /// it to know when to drop what they hold.
     async fn users_version(&self) -> StoreResult<u64>;
@@ -64,6 +76,9 @@ pub trait OfflineStore: Send + Sync {
     async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>>;
     /// Removes a message once a device answered 2xx.
     async fn remove_message(&self, id: i64) -> StoreResult<()>;
+    /// Stores a message without an archive record (a restore: its record comes from the
+    /// backup's archive); returns its id.
+    async fn hold_message(&self, msg: &StoredMessage) -> StoreResult<i64>;
 }
 
 /// Every message, whatever became of it.
@@ -72,6 +87,22 @@ pub trait ArchiveStore: Send + Sync {
     async fn archive(&self, entry: &ArchiveEntry) -> StoreResult<()>;
     /// The newest `limit` entries sent or received by `aor`, newest first.
     async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>>;
+    /// Records matching `q`, oldest first, at most `q.limit`.
+    async fn search_archive(&self, q: &ArchiveQuery) -> StoreResult<Vec<ArchivedRecord>>;
+    /// Deletes records older than `before_ms`; returns how many.
+    async fn purge_archive(&self, before_ms: u64) -> StoreResult<u64>;
+}
+
+/// Administrators' API tokens, kept only as hashes.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Adds a token; fails with [`StoreError::TokenExists`] if the name is taken.
+    async fn create_token(&self, token: &ApiToken) -> StoreResult<()>;
+    /// The name of the token with this hash.
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<String>>;
+    async fn tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// Removes a token; returns whether there was one.
+    async fn revoke_token(&self, name: &str) -> StoreResult<bool>;
 }
 
 /// A whole XCAP document and its entity tag.
@@ -155,7 +186,14 @@ pub trait BatchWriter: Send + Sync {
 
 /// Everything a home server needs, as one object.
 pub trait Store:
-    UserStore + BindingStore + OfflineStore + ArchiveStore + BatchWriter + DocumentStore + PresenceStore
+    UserStore
+    + BindingStore
+    + OfflineStore
+    + ArchiveStore
+    + BatchWriter
+    + DocumentStore
+    + PresenceStore
+    + TokenStore
 {
 }
 
@@ -167,6 +205,7 @@ impl<T> Store for T where
         + BatchWriter
         + DocumentStore
         + PresenceStore
+        + TokenStore
 {
 }
 

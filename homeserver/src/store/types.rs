@@ -134,6 +134,10 @@ pub enum Outcome {
     Stored,
     /// Refused or failed with this status.
     Refused(u16),
+    /// A notification sent by e-mail (no device took it).
+    Mailed,
+    /// A notification that reached no one (no device, and no e-mail could be sent).
+    Undelivered,
 }
 
 impl Outcome {
@@ -142,12 +146,17 @@ impl Outcome {
             Outcome::Delivered(s) => format!("delivered:{s}"),
             Outcome::Stored => "stored".into(),
             Outcome::Refused(s) => format!("refused:{s}"),
+            Outcome::Mailed => "mailed".into(),
+            Outcome::Undelivered => "undelivered".into(),
         }
     }
 
     pub fn from_db(s: &str) -> Option<Outcome> {
-        if s == "stored" {
-            return Some(Outcome::Stored);
+        match s {
+            "stored" => return Some(Outcome::Stored),
+            "mailed" => return Some(Outcome::Mailed),
+            "undelivered" => return Some(Outcome::Undelivered),
+            _ => {}
         }
         let (kind, code) = s.split_once(':')?;
         let code = code.parse().ok()?;
@@ -169,6 +178,39 @@ pub struct ArchiveEntry {
     pub content_type: String,
     pub body: Vec<u8>,
     pub outcome: Outcome,
+}
+
+/// An archived message with its id (ids grow in arrival order: a cursor for paging).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedRecord {
+    pub id: i64,
+    pub entry: ArchiveEntry,
+}
+
+/// What to look for in the archive; every field set narrows the search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArchiveQuery {
+    /// Messages this user sent or received.
+    pub user: Option<String>,
+    /// Messages exchanged with this peer (with `user`: between the two).
+    pub peer: Option<String>,
+    /// From this time on (inclusive), in milliseconds since the epoch.
+    pub since_ms: Option<u64>,
+    /// Before this time (exclusive).
+    pub until_ms: Option<u64>,
+    /// Text the body contains (case-insensitive for ASCII).
+    pub text: Option<String>,
+    /// Only records with a larger id (the last id of the previous page).
+    pub after_id: i64,
+    pub limit: u32,
+}
+
+/// An administrator's API token as stored: its name and the SHA-256 of the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub name: String,
+    pub hash: String,
+    pub created_at: u64,
 }
 
 #[cfg(test)]
@@ -205,6 +247,8 @@ mod tests {
             Outcome::Delivered(200),
             Outcome::Stored,
             Outcome::Refused(413),
+            Outcome::Mailed,
+            Outcome::Undelivered,
         ] {
             assert_eq!(Outcome::from_db(&o.to_db()), Some(o));
         }

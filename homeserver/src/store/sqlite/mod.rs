@@ -6,9 +6,11 @@
 //! before a checkpoint. FULL (an fsync per write) would cap message throughput at the
 //! disk's sync rate.
 
+mod archive;
 mod documents;
 mod presence;
 mod records;
+mod tokens;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -150,6 +152,23 @@ impl UserStore for SqliteStore {
         let n = sqlx::query("UPDATE users SET ha1_md5 = ?, ha1_sha256 = ? WHERE aor = ?")
             .bind(&creds.ha1_md5)
             .bind(&creds.ha1_sha256)
+            .bind(aor.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        one_user(aor, n)
+    }
+
+    async fn set_profile(
+        &self,
+        aor: &Aor,
+        display_name: &str,
+        email: Option<&str>,
+    ) -> StoreResult<()> {
+        let n = sqlx::query("UPDATE users SET display_name = ?, email = ? WHERE aor = ?")
+            .bind(display_name)
+            .bind(email)
             .bind(aor.as_str())
             .execute(&self.pool)
             .await

@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use super::{backend, SqliteStore};
 use crate::store::{
-    Aor, ArchiveEntry, ArchiveStore, BatchWrite, BatchWriter, Binding, BindingStore, OfflineStore,
-    Outcome, StoreResult, StoredMessage,
+    Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore, OfflineStore, StoreResult,
+    StoredMessage,
 };
 
 const BINDING_COLUMNS: &str = "aor, contact, q, expires_at, call_id, cseq, instance, reg_id, \
@@ -36,7 +36,7 @@ fn binding_of(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Binding> {
     })
 }
 
-fn i64_of(v: u64) -> i64 {
+pub(super) fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
@@ -67,7 +67,7 @@ impl BindingStore for SqliteStore {
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+pub(super) type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
 
 async fn replace_in(tx: &mut Tx<'_>, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
     replace_many(tx, &[(aor, bindings)]).await
@@ -120,7 +120,23 @@ async fn expire_in(conn: &mut sqlx::SqliteConnection, now_secs: u64) -> StoreRes
     Ok(r.rows_affected())
 }
 
-async fn archive_in(tx: &mut Tx<'_>, e: &ArchiveEntry) -> StoreResult<()> {
+async fn insert_message(tx: &mut Tx<'_>, m: &StoredMessage) -> StoreResult<i64> {
+    let r = sqlx::query(
+        "INSERT INTO offline_messages (recipient, sender_from, content_type, body, received_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(m.recipient.as_str())
+    .bind(&m.from)
+    .bind(&m.content_type)
+    .bind(&m.body)
+    .bind(i64_of(m.received_at_ms))
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(r.last_insert_rowid())
+}
+
+pub(super) async fn archive_in(tx: &mut Tx<'_>, e: &ArchiveEntry) -> StoreResult<()> {
     let id = sqlx::query(
         "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, outcome)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -193,21 +209,10 @@ impl BatchWriter for SqliteStore {
 impl OfflineStore for SqliteStore {
     async fn store_message(&self, m: &StoredMessage, archive: &ArchiveEntry) -> StoreResult<i64> {
         let mut tx = self.pool().begin().await.map_err(backend)?;
-        let r = sqlx::query(
-            "INSERT INTO offline_messages (recipient, sender_from, content_type, body, received_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(m.recipient.as_str())
-        .bind(&m.from)
-        .bind(&m.content_type)
-        .bind(&m.body)
-        .bind(i64_of(m.received_at_ms))
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let id = insert_message(&mut tx, m).await?;
         archive_in(&mut tx, archive).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(r.last_insert_rowid())
+        Ok(id)
     }
 
     async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>> {
@@ -236,6 +241,13 @@ impl OfflineStore for SqliteStore {
             .collect()
     }
 
+    async fn hold_message(&self, m: &StoredMessage) -> StoreResult<i64> {
+        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let id = insert_message(&mut tx, m).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(id)
+    }
+
     async fn remove_message(&self, id: i64) -> StoreResult<()> {
         sqlx::query("DELETE FROM offline_messages WHERE id = ?")
             .bind(id)
@@ -243,44 +255,5 @@ impl OfflineStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(())
-    }
-}
-
-#[async_trait]
-impl ArchiveStore for SqliteStore {
-    async fn archive(&self, e: &ArchiveEntry) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(backend)?;
-        archive_in(&mut tx, e).await?;
-        tx.commit().await.map_err(backend)
-    }
-
-    async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>> {
-        let rows = sqlx::query(
-            "SELECT sender, recipients, at_ms, call_id, content_type, body, outcome FROM archive
-             WHERE sender = ?1 OR id IN (SELECT archive_id FROM archive_recipients WHERE recipient = ?1)
-             ORDER BY id DESC LIMIT ?2",
-        )
-        .bind(aor.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                let outcome: String = r.try_get("outcome").map_err(backend)?;
-                let recipients: String = r.try_get("recipients").map_err(backend)?;
-                Ok(ArchiveEntry {
-                    sender: r.try_get("sender").map_err(backend)?,
-                    recipients: recipients.split(',').map(str::to_owned).collect(),
-                    at_ms: u64::try_from(r.try_get::<i64, _>("at_ms").map_err(backend)?)
-                        .unwrap_or(0),
-                    call_id: r.try_get("call_id").map_err(backend)?,
-                    content_type: r.try_get("content_type").map_err(backend)?,
-                    body: r.try_get("body").map_err(backend)?,
-                    outcome: Outcome::from_db(&outcome)
-                        .ok_or_else(|| backend(format!("bad outcome in store: {outcome}")))?,
-                })
-            })
-            .collect()
     }
 }

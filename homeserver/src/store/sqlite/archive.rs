@@ -1,0 +1,137 @@
+//! The archive in SQLite: every message with its recipients (a side table, so "messages
+//! of user X" is an index lookup), searched by user, peer, time and text, purged by age.
+
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{
+    backend,
+    records::{archive_in, i64_of},
+    SqliteStore,
+};
+use crate::store::{
+    Aor, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, Outcome, StoreResult,
+};
+
+const COLUMNS: &str = "id, sender, recipients, at_ms, call_id, content_type, body, outcome";
+
+#[async_trait]
+impl ArchiveStore for SqliteStore {
+    async fn archive(&self, e: &ArchiveEntry) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(backend)?;
+        archive_in(&mut tx, e).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM archive
+             WHERE sender = ?1 OR id IN (SELECT archive_id FROM archive_recipients WHERE recipient = ?1)
+             ORDER BY id DESC LIMIT ?2"
+        ))
+        .bind(aor.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(backend)?;
+        rows.iter().map(|r| record_of(r).map(|r| r.entry)).collect()
+    }
+
+    async fn search_archive(&self, q: &ArchiveQuery) -> StoreResult<Vec<ArchivedRecord>> {
+        let mut b =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM archive WHERE id > "));
+        b.push_bind(q.after_id);
+        match (&q.user, &q.peer) {
+            (Some(u), Some(p)) => {
+                between(&mut b, u, p);
+                b.push(" OR ");
+                between(&mut b, p, u);
+                b.push(")");
+            }
+            (Some(one), None) | (None, Some(one)) => {
+                b.push(" AND (sender = ");
+                b.push_bind(one.clone());
+                b.push(" OR id IN (SELECT archive_id FROM archive_recipients WHERE recipient = ");
+                b.push_bind(one.clone());
+                b.push("))");
+            }
+            (None, None) => {}
+        }
+        if let Some(t) = q.since_ms {
+            b.push(" AND at_ms >= ").push_bind(i64_of(t));
+        }
+        if let Some(t) = q.until_ms {
+            b.push(" AND at_ms < ").push_bind(i64_of(t));
+        }
+        if let Some(text) = &q.text {
+            b.push(" AND CAST(body AS TEXT) LIKE ")
+                .push_bind(format!("%{}%", escape_like(text)))
+                .push(" ESCAPE '\\'");
+        }
+        b.push(" ORDER BY id LIMIT ").push_bind(i64::from(q.limit));
+        let rows = b.build().fetch_all(self.pool()).await.map_err(backend)?;
+        rows.iter().map(record_of).collect()
+    }
+
+    async fn purge_archive(&self, before_ms: u64) -> StoreResult<u64> {
+        let mut tx = self.pool().begin().await.map_err(backend)?;
+        sqlx::query(
+            "DELETE FROM archive_recipients WHERE archive_id IN
+             (SELECT id FROM archive WHERE at_ms < ?)",
+        )
+        .bind(i64_of(before_ms))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let n = sqlx::query("DELETE FROM archive WHERE at_ms < ?")
+            .bind(i64_of(before_ms))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(n)
+    }
+}
+
+/// Opens `AND ((sender = from AND to is a recipient)`; the caller closes it.
+fn between(b: &mut QueryBuilder<'_, Sqlite>, from: &str, to: &str) {
+    if !b.sql().ends_with(" OR ") {
+        b.push(" AND (");
+    }
+    b.push("(sender = ");
+    b.push_bind(from.to_owned());
+    b.push(" AND id IN (SELECT archive_id FROM archive_recipients WHERE recipient = ");
+    b.push_bind(to.to_owned());
+    b.push("))");
+}
+
+/// `text` with LIKE's wildcards taken literally.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn record_of(r: &sqlx::sqlite::SqliteRow) -> StoreResult<ArchivedRecord> {
+    let outcome: String = r.try_get("outcome").map_err(backend)?;
+    let recipients: String = r.try_get("recipients").map_err(backend)?;
+    Ok(ArchivedRecord {
+        id: r.try_get("id").map_err(backend)?,
+        entry: ArchiveEntry {
+            sender: r.try_get("sender").map_err(backend)?,
+            recipients: recipients.split(',').map(str::to_owned).collect(),
+            at_ms: u64::try_from(r.try_get::<i64, _>("at_ms").map_err(backend)?).unwrap_or(0),
+            call_id: r.try_get("call_id").map_err(backend)?,
+            content_type: r.try_get("content_type").map_err(backend)?,
+            body: r.try_get("body").map_err(backend)?,
+            outcome: Outcome::from_db(&outcome)
+                .ok_or_else(|| backend(format!("bad outcome in store: {outcome}")))?,
+        },
+    })
+}

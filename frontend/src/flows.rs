@@ -9,6 +9,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex, OnceLock,
     },
+    time::SystemTime,
 };
 
 use bytes::Bytes;
@@ -19,13 +20,30 @@ use tonic::{Request, Response, Status};
 /// The connections of one front end.
 pub struct FlowTable {
     id: String,
-    conns: Mutex<HashMap<u64, mpsc::Sender<Bytes>>>,
+    conns: Mutex<HashMap<u64, Conn>>,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     next: AtomicU64,
     udp: OnceLock<Arc<UdpSocket>>,
     max_connections: usize,
     max_per_ip: usize,
     queue: usize,
+}
+
+/// A live connection: where to write, and what operators are shown.
+struct Conn {
+    tx: mpsc::Sender<Bytes>,
+    transport: Transport,
+    remote: SocketAddr,
+    since: SystemTime,
+}
+
+/// A connection as listed for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnInfo {
+    pub id: u64,
+    pub transport: Transport,
+    pub remote: SocketAddr,
+    pub since: SystemTime,
 }
 
 /// Why a connection was not taken.
@@ -84,11 +102,28 @@ impl FlowTable {
         self.lock_conns().len()
     }
 
+    /// The live connections, oldest first.
+    pub fn list(&self) -> Vec<ConnInfo> {
+        let mut out: Vec<ConnInfo> = self
+            .lock_conns()
+            .iter()
+            .map(|(id, c)| ConnInfo {
+                id: *id,
+                transport: c.transport,
+                remote: c.remote,
+                since: c.since,
+            })
+            .collect();
+        out.sort_by_key(|c| c.id);
+        out
+    }
+
     /// Admits a connection from `remote`; returns its guard and the queue of bytes to
     /// write to it.
     pub(crate) fn admit(
         self: &Arc<Self>,
         remote: SocketAddr,
+        transport: Transport,
     ) -> Result<(ConnGuard, mpsc::Receiver<Bytes>), Refused> {
         let ip = remote.ip();
         {
@@ -104,7 +139,13 @@ impl FlowTable {
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue);
-        self.lock_conns().insert(id, tx);
+        let conn = Conn {
+            tx,
+            transport,
+            remote,
+            since: SystemTime::now(),
+        };
+        self.lock_conns().insert(id, conn);
         Ok((
             ConnGuard {
                 table: self.clone(),
@@ -125,7 +166,7 @@ impl FlowTable {
         }
     }
 
-    fn lock_conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, mpsc::Sender<Bytes>>> {
+    fn lock_conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Conn>> {
         self.conns.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -162,7 +203,7 @@ impl Edge for FlowTable {
         let tx = self
             .lock_conns()
             .get(&flow.connection_id)
-            .cloned()
+            .map(|c| c.tx.clone())
             .ok_or_else(|| Status::not_found("flow gone"))?;
         tx.try_send(out.raw).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {

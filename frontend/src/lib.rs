@@ -26,8 +26,9 @@ use tokio_rustls::TlsAcceptor;
 
 pub use budget::SourceBudget;
 pub use config::{EdgeLimits, FrontendConfig};
-pub use flows::{FlowTable, Refused};
+pub use flows::{ConnInfo, FlowTable, Refused};
 pub use ingress::Ingress;
+pub use tls::acceptor as tls_acceptor;
 
 /// A failure to start the front end; the message names the listener or file.
 #[derive(Debug, thiserror::Error)]
@@ -240,7 +241,7 @@ async fn accept_loop(listener: TcpListener, transport: Transport, ctx: Arc<Ctx>)
             },
             _ = shutdown.changed() => break,
         };
-        let (guard, rx) = match ctx.flows.admit(remote) {
+        let (guard, rx) = match ctx.flows.admit(remote, transport) {
             Ok(x) => x,
             Err(why) => {
                 // Per connection at debug level: under attack these come by the thousand;

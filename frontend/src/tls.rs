@@ -10,7 +10,7 @@ use crate::FrontendError;
 
 /// Builds the acceptor. `cert`: chain and key files; `None` generates a development
 /// certificate for localhost, written as `dev-cert.pem` into `dev_dir` if given.
-pub(crate) fn acceptor(
+pub fn acceptor(
     cert: Option<&(std::path::PathBuf, std::path::PathBuf)>,
     dev_dir: Option<&Path>,
 ) -> Result<TlsAcceptor, FrontendError> {

@@ -53,11 +53,12 @@ pub fn prometheus() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Binds the listener (so a bad address fails before anything else starts).
-pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+/// Binds a listener (so a bad address fails before anything else starts); `setting`
+/// names it in the error.
+pub async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot bind the HTTP listener (HERALD_HTTP) on {addr}: {e}"))
+        .map_err(|e| anyhow::anyhow!("cannot bind the HTTP listener ({setting}) on {addr}: {e}"))
 }
 
 #[derive(Clone)]
@@ -66,18 +67,58 @@ struct Ops {
     metrics: Option<PrometheusHandle>,
 }
 
-/// Serves until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, ready: Readiness, shutdown: watch::Receiver<bool>) {
+/// The operations routes: `/healthz`, `/readyz`, `/metrics`.
+pub fn ops_router(ready: Readiness) -> Router {
     let ops = Ops {
         ready,
         metrics: prometheus(),
     };
-    let app = Router::new()
+    Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(ops);
-    serve_router(listener, app, shutdown).await;
+        .with_state(ops)
+}
+
+/// Serves `app` over TLS (HTTP/1.1) until `shutdown` turns true.
+pub async fn serve_router_tls(
+    listener: TcpListener,
+    app: Router,
+    tls: tokio_rustls::TlsAcceptor,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let (sock, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "HTTPS accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let (tls, app) = (tls.clone(), app.clone());
+        conns.spawn(async move {
+            let stream = match tokio::time::timeout(Duration::from_secs(10), tls.accept(sock)).await
+            {
+                Ok(Ok(s)) => s,
+                _ => return tracing::debug!(%peer, "HTTPS handshake failed"),
+            };
+            let app = app.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "HTTPS connection ended");
+            }
+        });
+        while conns.try_join_next().is_some() {}
+    }
+    conns.abort_all();
 }
 
 /// Serves `app` on `listener` until `shutdown` turns true.

@@ -7,7 +7,7 @@ use herald::{
     config::{Config, Env},
     server, users,
 };
-use herald_homeserver::store::{sqlite::SqliteStore, Aor, ArchiveStore, Store};
+use herald_homeserver::store::{sqlite::SqliteStore, Aor, ArchiveStore, Store, TokenStore};
 
 /// Herald: SIP instant messaging, presence and call routing server.
 #[derive(Parser)]
@@ -27,12 +27,25 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the admin API's tokens (stored hashed; a new token is shown once).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Show the archived messages sent or received by a user, newest first, as JSON lines.
     Archive {
         address: String,
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (the only time it is shown).
+    Create { name: String },
+    /// List tokens by name.
+    List,
+    /// Revoke a token: API calls with it get 401 from now on.
+    Revoke { name: String },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +124,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => run(cfg).await,
             Command::User(u) => user(cfg, u).await,
+            Command::Token(t) => token(cfg, t).await,
             Command::Archive { address, limit } => archive(cfg, &address, limit).await,
         }
     });
@@ -143,19 +157,26 @@ fn init_logging() {
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let domain = cfg.domain.clone();
     let db = cfg.database();
-    server::run(cfg, shutdown_signal(), |bound, host, http, xcap| {
+    server::run(cfg, shutdown_signal(), |r| {
+        let host = r.host;
         println!(
             "Herald {} (embedded edition), domain {domain}",
             env!("CARGO_PKG_VERSION")
         );
-        for line in server::listener_lines(bound, host) {
+        for line in server::listener_lines(r.bound, host) {
             println!("{line}");
         }
-        if let Some(a) = http {
+        if let Some(a) = r.http {
             println!("listening http {a} (metrics, healthz, readyz)");
         }
-        if let Some(a) = xcap {
+        if let Some(a) = r.xcap {
             println!("listening xcap {a} (buddy lists and presence rules: http://{a}/xcap-root)");
+        }
+        if let Some(url) = &r.api {
+            let addr = url.rsplit_once('/').map_or(url.as_str(), |(_, a)| a);
+            println!(
+                "listening api {addr} (admin API: {url}/api/v1; a token: herald token create NAME)"
+            );
         }
         println!("data: {}", db.display());
         println!("add a user:  herald user add alice@{domain} --password <password>");
@@ -200,6 +221,38 @@ async fn archive(cfg: Config, address: &str, limit: u32) -> anyhow::Result<()> {
             "outcome": e.outcome.to_db(),
         });
         println!("{line}");
+    }
+    Ok(())
+}
+
+async fn token(cfg: Config, cmd: TokenCommand) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let store = SqliteStore::open(&cfg.database()).await?;
+    match cmd {
+        TokenCommand::Create { name } => {
+            anyhow::ensure!(
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+                "token name {name:?}: use letters, digits, '-', '_' and '.'"
+            );
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let (secret, record) = herald_api::auth::new_token(&name, now);
+            store.create_token(&record).await?;
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            for t in store.tokens().await? {
+                println!("{}\tcreated {}", t.name, t.created_at);
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            anyhow::ensure!(store.revoke_token(&name).await?, "no token named {name}");
+            println!("revoked {name}");
+        }
     }
     Ok(())
 }

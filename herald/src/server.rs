@@ -18,15 +18,26 @@ use herald_homeserver::{
 use herald_proto::v1::Transport;
 use tokio::sync::watch;
 
-use crate::{config::Config, http};
+use crate::{admin, config::Config, http};
+
+/// Where the server listens, once it does.
+pub struct Ready<'a> {
+    pub bound: &'a Bound,
+    /// The host put in Via and Record-Route.
+    pub host: &'a str,
+    /// Metrics, health (and the admin API unless it has a listener of its own).
+    pub http: Option<SocketAddr>,
+    pub xcap: Option<SocketAddr>,
+    /// The admin API's base URL.
+    pub api: Option<String>,
+}
 
 /// Opens the store, binds every listener, prints where clients should connect, and serves
-/// until `shutdown` completes. `on_ready` gets the bound SIP addresses, the advertised
-/// host, the HTTP (metrics, health) address and the XCAP address.
+/// until `shutdown` completes. `on_ready` gets the bound addresses.
 pub async fn run(
     cfg: Config,
     shutdown: impl Future<Output = ()>,
-    on_ready: impl FnOnce(&Bound, &str, Option<SocketAddr>, Option<SocketAddr>),
+    on_ready: impl FnOnce(&Ready<'_>),
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
         anyhow::anyhow!(
@@ -36,7 +47,15 @@ pub async fn run(
     })?;
     http::prometheus();
     let http_listener = match cfg.http {
-        Some(addr) => Some(http::bind(addr).await?),
+        Some(addr) => Some(http::bind(addr, "HERALD_HTTP").await?),
+        None => None,
+    };
+    let api_listener = match cfg.admin.api {
+        Some(addr) => Some(http::bind(addr, "HERALD_API").await?),
+        None => None,
+    };
+    let api_tls = match &cfg.admin.api_tls {
+        Some(pair) => Some(herald_frontend::tls_acceptor(Some(pair), None)?),
         None => None,
     };
     let sqlite = SqliteStore::open(&cfg.database()).await?;
@@ -47,6 +66,9 @@ pub async fn run(
     let home_cfg = home_config(&cfg, &bound, &host);
     let store: Arc<dyn herald_homeserver::store::Store> = Arc::new(store);
     let (home, engine) = HomeServer::start(home_cfg.clone(), store.clone(), listeners.flows());
+    let api_state = admin::state(&cfg, store.clone(), home.clone(), listeners.flows())?;
+    let retention = admin::retention(api_state.clone(), cfg.admin.archive_retention_days);
+    let api = herald_api::router(api_state);
     let xcap_listener = match cfg.xcap {
         Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             anyhow::anyhow!("cannot bind the XCAP listener (HERALD_XCAP) on {addr}: {e}")
@@ -56,7 +78,26 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let ready = http::Readiness::default();
     let http_addr = http_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let ops = http_listener.map(|l| tokio::spawn(http::serve(l, ready.clone(), stop_rx.clone())));
+    let scheme = if api_tls.is_some() { "https" } else { "http" };
+    let api_addr = match &api_listener {
+        Some(l) => l.local_addr().ok(),
+        None => http_addr,
+    };
+    let mut ops_app = http::ops_router(ready.clone());
+    let mut api_app = Some(api);
+    if api_listener.is_none() {
+        ops_app = ops_app.merge(api_app.take().unwrap_or_default());
+    }
+    let serve = |l, app, tls: Option<tokio_rustls::TlsAcceptor>| match tls {
+        Some(t) => tokio::spawn(http::serve_router_tls(l, app, t, stop_rx.clone())),
+        None => tokio::spawn(http::serve_router(l, app, stop_rx.clone())),
+    };
+    let (ops_tls, own_tls) = match &api_listener {
+        Some(_) => (None, api_tls),
+        None => (api_tls, None),
+    };
+    let ops = http_listener.map(|l| serve(l, ops_app, ops_tls));
+    let api_task = api_listener.map(|l| serve(l, api_app.unwrap_or_default(), own_tls));
     let xcap_addr = xcap_listener.as_ref().and_then(|l| l.local_addr().ok());
     let xcap = xcap_listener.map(|l| {
         let app = herald_homeserver::xcap::router(store.clone(), home.clone(), &home_cfg);
@@ -64,12 +105,19 @@ pub async fn run(
     });
     let serving = tokio::spawn(listeners.serve(Arc::new(home), stop_rx));
     ready.set(true);
-    on_ready(&bound, &host, http_addr, xcap_addr);
+    on_ready(&Ready {
+        bound: &bound,
+        host: &host,
+        http: http_addr,
+        xcap: xcap_addr,
+        api: api_addr.map(|a| format!("{scheme}://{a}")),
+    });
     shutdown.await;
     tracing::info!("shutting down");
     ready.set(false);
     let _ = stop_tx.send(true);
-    for task in [ops, xcap].into_iter().flatten() {
+    retention.abort();
+    for task in [ops, xcap, api_task].into_iter().flatten() {
         let _ = task.await;
     }
     let _ = serving.await;
@@ -168,14 +216,7 @@ pub fn listener_lines(bound: &Bound, host: &str) -> Vec<String> {
         .each()
         .into_iter()
         .map(|(t, a)| {
-            let name = match t {
-                Transport::Udp => "udp",
-                Transport::Tcp => "tcp",
-                Transport::Tls => "tls",
-                Transport::Ws => "ws",
-                Transport::Wss => "wss",
-                Transport::Unspecified => "?",
-            };
+            let name = t.short_name();
             let shown = if a.ip().is_unspecified() {
                 format!("{host}:{}", a.port())
             } else {

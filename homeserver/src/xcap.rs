@@ -188,11 +188,7 @@ async fn document(
                 .into_response()
         }
         Method::PUT => {
-            let parsed = match auid.as_str() {
-                lists::AUID => lists::parse(&body).map(|_| ()),
-                _ => rules::parse(&body).map(|_| ()),
-            };
-            if let Err(e) = parsed {
+            if let Err(e) = crate::presence::check_document(&auid, &body) {
                 return conflict(&e.to_string());
             }
             let Ok(xml) = String::from_utf8(body.to_vec()) else {

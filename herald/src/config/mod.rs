@@ -12,9 +12,11 @@ use std::{
 use herald_sip::auth::Algorithm;
 use serde::Deserialize;
 
+mod admin;
 mod limits;
 mod presence;
 
+pub use admin::Admin;
 pub use limits::Limits;
 
 /// A configuration error, naming the setting.
@@ -95,6 +97,18 @@ struct File {
     auth_algorithms: Option<String>,
     auth_check_uri: Option<bool>,
     worker_threads: Option<usize>,
+    api: Option<String>,
+    api_tls_cert: Option<String>,
+    api_tls_key: Option<String>,
+    notify_from: Option<String>,
+    notify_name: Option<String>,
+    notify_when_busy: Option<String>,
+    smtp: Option<String>,
+    smtp_tls: Option<String>,
+    smtp_user: Option<String>,
+    smtp_password: Option<String>,
+    smtp_from: Option<String>,
+    archive_retention_days: Option<u32>,
 }
 
 /// Checked settings.
@@ -133,6 +147,8 @@ pub struct Config {
     pub auth_check_uri: bool,
     /// Runtime worker threads; `None`: one per core.
     pub worker_threads: Option<usize>,
+    /// The admin API, notifications and archive retention.
+    pub admin: Admin,
 }
 
 impl Config {
@@ -233,6 +249,7 @@ impl Config {
                 0 => None,
                 n => Some(n),
             },
+            admin: admin::load(&s, &f, &domain.to_ascii_lowercase())?,
         };
         cfg.check()?;
         Ok(cfg)

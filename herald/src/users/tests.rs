@@ -1,4 +1,5 @@
 use herald_homeserver::store::{sqlite::SqliteStore, UserStore};
+use herald_sip::auth::{ha1, Algorithm};
 
 use super::*;
 
@@ -14,14 +15,14 @@ fn addresses() {
         address("alice", "example.com").unwrap().as_str(),
         "alice@example.com"
     );
-    assert!(matches!(
-        address("a@other.org", "example.com"),
-        Err(AdminError::OtherDomain { .. })
-    ));
-    assert!(matches!(
-        address("a b@example.com", "example.com"),
-        Err(AdminError::BadAddress(_))
-    ));
+    let other = address("a@other.org", "example.com")
+        .unwrap_err()
+        .to_string();
+    assert!(other.contains("not this server's domain"), "{other}");
+    let bad = address("a b@example.com", "example.com")
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("invalid address"), "{bad}");
 }
 
 #[tokio::test]
@@ -51,7 +52,7 @@ async fn import_reports_every_bad_line_and_imports_nothing() {
         "other.org",
         "32 hexadecimal",
         "twice",
-        "empty password",
+        "no password",
     ] {
         assert!(e.contains(needle), "{needle} missing in {e}");
     }

@@ -9,7 +9,9 @@ use std::time::Instant;
 use herald_proto::v1::FlowRef;
 use herald_sip::{transactions::TxId, HeaderName, Method, Request, Response, StatusCode};
 
-use super::{At, Core};
+use tokio::sync::oneshot;
+
+use super::{At, Core, NoticeResult};
 use crate::{
     flow, reply,
     store::{Aor, Outcome},
@@ -21,6 +23,8 @@ pub(super) enum Origin {
     Client(TxId),
     /// A stored message being delivered to `aor`.
     Offline { aor: Aor, msg_id: i64 },
+    /// An operator's notification; the caller waits for the outcome.
+    Notice(Option<oneshot::Sender<NoticeResult>>),
 }
 
 pub(super) struct Branch {
@@ -285,7 +289,27 @@ impl Core {
                 let (aor, msg_id) = (aor.clone(), *msg_id);
                 self.delivered(aor, msg_id).await;
             }
+            Origin::Notice(_) => {
+                self.notice_done(id, Outcome::Delivered(code), NoticeResult::Delivered(code))
+                    .await;
+            }
         }
+    }
+
+    /// Archives a notification's outcome and tells the waiting caller (once).
+    async fn notice_done(&mut self, id: u64, outcome: Outcome, result: NoticeResult) {
+        let Some(fork) = self.forks.get_mut(&id) else {
+            return;
+        };
+        let Origin::Notice(reply) = &mut fork.origin else {
+            return;
+        };
+        let Some(reply) = reply.take() else {
+            return;
+        };
+        let req = fork.request.clone();
+        self.archive_message(&req, None, outcome).await;
+        let _ = reply.send(result);
     }
 
     async fn on_fork_failure(&mut self, id: u64, best: Option<Response>, all_unreachable: bool) {
@@ -313,6 +337,11 @@ impl Core {
                 tracing::info!(%aor, "offline delivery failed; kept for the next registration");
                 let aor = aor.clone();
                 self.deliveries.remove(&aor);
+            }
+            Origin::Notice(_) => {
+                let code = best.map_or(480, |r| r.status.as_u16());
+                self.notice_done(id, Outcome::Refused(code), NoticeResult::Failed(code))
+                    .await;
             }
         }
     }

@@ -3,7 +3,7 @@
 //! delivered in order on the next registration and removed only after a 2xx. Every
 //! message is archived with what became of it.
 
-use herald_sip::{HeaderName, Method, Request, StatusCode, Uri};
+use herald_sip::{HeaderName, Request, StatusCode, Uri};
 
 use super::{fork::Origin, now_ms, now_secs, At, Core};
 use crate::{
@@ -182,20 +182,9 @@ impl Core {
                 return;
             }
         };
-        let mut req = Request::new(Method::Message, aor.to_uri());
-        req.headers.push(HeaderName::MaxForwards, "70");
-        req.headers.push(HeaderName::From, &msg.from);
-        req.headers
-            .push(HeaderName::To, format!("<{}>", aor.to_uri()));
-        req.headers.push(
-            HeaderName::CallId,
-            format!("{:016x}@{}", rand::random::<u64>(), self.cfg.domain),
-        );
-        req.headers.push(HeaderName::CSeq, "1 MESSAGE");
+        let mut req = self.server_message(&aor, &msg.from, &msg.content_type, msg.body.into());
         req.headers
             .push(HeaderName::Date, http_date(msg.received_at_ms / 1000));
-        req.headers.push(HeaderName::ContentType, &msg.content_type);
-        req.body = msg.body.into();
         let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
         let origin = Origin::Offline {
             aor: aor.clone(),

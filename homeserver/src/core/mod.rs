@@ -3,6 +3,7 @@
 //! over gRPC), everything it sends leaves through an `Edge`. Store calls are awaited in
 //! the task, so the order of events per user is the order of arrival.
 
+mod admin;
 mod dispatch;
 mod fork;
 mod forward;
@@ -29,6 +30,7 @@ use herald_sip::{
 use tokio::sync::mpsc;
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
+pub use self::admin::{EngineGone, Notice, NoticeResult};
 use self::fork::Fork;
 use crate::{
     auth::Authenticator,
@@ -52,6 +54,8 @@ enum Command {
     Request(Inbound),
     /// A user's XCAP documents (buddy list, presence rules) changed.
     DocumentsChanged(Aor),
+    /// An operator's question (admin API).
+    Query(admin::Query),
 }
 
 /// How many inbound requests may wait for the engine before front ends get "overloaded"
@@ -200,6 +204,7 @@ impl Core {
                 cmd = rx.recv() => match cmd {
                     Some(Command::Request(i)) => self.on_inbound(i, true).await,
                     Some(Command::DocumentsChanged(aor)) => self.documents_changed(&aor).await,
+                    Some(Command::Query(q)) => self.on_query(q).await,
                     None => break,
                 },
                 () = sleep_until(deadline) => self.txl.handle_timeout(Instant::now()),

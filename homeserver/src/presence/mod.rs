@@ -11,3 +11,12 @@ pub mod publish;
 pub mod rules;
 pub mod subscription;
 pub mod xml;
+
+/// Checks a document of an XCAP application (`resource-lists` or `pres-rules`) before it
+/// is stored, whoever writes it (XCAP clients, the admin API).
+pub fn check_document(auid: &str, body: &[u8]) -> Result<(), xml::XmlError> {
+    match auid {
+        lists::AUID => lists::parse(body).map(|_| ()),
+        _ => rules::parse(body).map(|_| ()),
+    }
+}

@@ -1,0 +1,275 @@
+//! Backup and restore: one versioned JSON Lines file with users (HA1 credentials), their
+//! buddy lists and presence rules, the notification groups, offline messages waiting
+//! for delivery, and the archive. It names no store, so a backup of the embedded edition
+//! restores into the pool and the other way round. A restore goes into an empty
+//! deployment only (no users), and checks the whole file before writing anything.
+
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+    Json,
+};
+use base64::Engine;
+use herald_homeserver::{
+    presence::{lists, rules},
+    store::{Aor, ArchiveQuery, Document, StoredMessage},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    archive::ArchiveRecordView,
+    error::ErrorBody,
+    import::{self, UserRecord},
+    status::now_secs,
+    ApiError, ApiState,
+};
+
+/// The format's name and version, in the first line.
+pub const FORMAT: &str = "herald-backup";
+pub const VERSION: u32 = 1;
+
+/// One line of a backup.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Line {
+    Header {
+        format: String,
+        version: u32,
+        domain: String,
+        created_at: u64,
+    },
+    User(UserRecord),
+    Document {
+        address: String,
+        auid: String,
+        xml: String,
+    },
+    Offline {
+        recipient: String,
+        from: String,
+        content_type: String,
+        body_base64: String,
+        received_at_ms: u64,
+    },
+    Archive(ArchiveRecordView),
+}
+
+/// Write a backup of everything.
+#[utoipa::path(get, path = "/api/v1/backup", tag = "backup",
+    responses((status = 200, body = String, content_type = "application/jsonl"), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub(crate) async fn backup(State(s): State<ApiState>) -> Result<Response, ApiError> {
+    let mut out = Vec::new();
+    out.push(Line::Header {
+        format: FORMAT.into(),
+        version: VERSION,
+        domain: s.domain.clone(),
+        created_at: now_secs(),
+    });
+    let users = s.store.users().await?;
+    let text = import::write(&users, import::Format::Jsonl);
+    for l in text.lines() {
+        if let Ok(r) = serde_json::from_str::<UserRecord>(l) {
+            out.push(Line::User(r));
+        }
+    }
+    let mut owners: Vec<Aor> = users.iter().map(|u| u.aor.clone()).collect();
+    owners.push(s.notify.service.clone());
+    for aor in &owners {
+        for auid in [lists::AUID, rules::AUID] {
+            if let Some(d) = s.store.document(aor, auid).await? {
+                out.push(Line::Document {
+                    address: aor.to_string(),
+                    auid: auid.into(),
+                    xml: d.xml,
+                });
+            }
+        }
+    }
+    for u in &users {
+        for m in s.store.pending(&u.aor).await? {
+            out.push(Line::Offline {
+                recipient: m.recipient.to_string(),
+                from: m.from,
+                content_type: m.content_type,
+                body_base64: base64::engine::general_purpose::STANDARD.encode(&m.body),
+                received_at_ms: m.received_at_ms,
+            });
+        }
+    }
+    let mut q = ArchiveQuery {
+        limit: 1000,
+        ..ArchiveQuery::default()
+    };
+    loop {
+        let page = s.store.search_archive(&q).await?;
+        out.extend(
+            page.iter()
+                .map(|r| Line::Archive(ArchiveRecordView::from(r))),
+        );
+        match page.last() {
+            Some(last) if page.len() == q.limit as usize => q.after_id = last.id,
+            _ => break,
+        }
+    }
+    let mut body = String::new();
+    for l in &out {
+        if let Ok(j) = serde_json::to_string(l) {
+            body.push_str(&j);
+            body.push('\n');
+        }
+    }
+    tracing::info!(users = users.len(), lines = out.len(), "backup written");
+    Ok(([(header::CONTENT_TYPE, "application/jsonl")], body).into_response())
+}
+
+/// What a restore wrote.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Restored {
+    pub users: usize,
+    pub documents: usize,
+    pub offline_messages: usize,
+    pub archive_records: usize,
+}
+
+/// Restore a backup into this (empty) deployment.
+#[utoipa::path(post, path = "/api/v1/restore", tag = "backup",
+    request_body(content = String, content_type = "application/jsonl"),
+    responses((status = 200, body = Restored), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("token" = [])))]
+pub(crate) async fn restore(
+    State(s): State<ApiState>,
+    body: String,
+) -> Result<Json<Restored>, ApiError> {
+    let lines = parse(&body, &s.domain)?;
+    if !s.store.users().await?.is_empty() {
+        return Err(ApiError::Conflict(
+            "this deployment already has users: a backup restores into an empty one".into(),
+        ));
+    }
+    let mut done = Restored::default();
+    for l in lines {
+        match l {
+            Checked::User(u) => {
+                s.store.create_user(&u).await?;
+                done.users += 1;
+            }
+            Checked::Document(aor, auid, doc) => {
+                s.store.put_document(&aor, &auid, &doc, None).await?;
+                s.home.documents_changed(aor).await;
+                done.documents += 1;
+            }
+            Checked::Offline(m) => {
+                s.store.hold_message(&m).await?;
+                done.offline_messages += 1;
+            }
+            Checked::Archive(e) => {
+                s.store.archive(&e).await?;
+                done.archive_records += 1;
+            }
+        }
+    }
+    tracing::info!(?done, "backup restored");
+    Ok(Json(done))
+}
+
+enum Checked {
+    User(herald_homeserver::store::User),
+    Document(Aor, String, Document),
+    Offline(StoredMessage),
+    Archive(herald_homeserver::store::ArchiveEntry),
+}
+
+/// Every line checked; the first bad one is named.
+fn parse(body: &str, domain: &str) -> Result<Vec<Checked>, ApiError> {
+    let bad = |n: usize, e: String| ApiError::BadRequest(format!("backup line {n}: {e}"));
+    let mut out = Vec::new();
+    let mut header = false;
+    for (i, text) in body.lines().enumerate() {
+        let n = i + 1;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let line: Line = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
+        let aor = |a: &str| Aor::parse(a).ok_or_else(|| bad(n, format!("invalid address {a:?}")));
+        match line {
+            Line::Header {
+                format,
+                version,
+                domain: d,
+                ..
+            } => {
+                if format != FORMAT || version != VERSION {
+                    return Err(bad(n, format!("format {format} version {version}; this server reads {FORMAT} version {VERSION}")));
+                }
+                if d != domain {
+                    return Err(bad(
+                        n,
+                        format!("the backup is of domain {d}, this server serves {domain}"),
+                    ));
+                }
+                header = true;
+            }
+            _ if !header => {
+                return Err(bad(
+                    n,
+                    format!("not a {FORMAT} file (no header line first)"),
+                ))
+            }
+            Line::User(r) => {
+                let (mut users, errors) = import::parse(
+                    &serde_json::to_string(&r).unwrap_or_default(),
+                    import::Format::Jsonl,
+                    domain,
+                );
+                if let Some(e) = errors.into_iter().next() {
+                    return Err(bad(n, e.error));
+                }
+                if let Some((_, u)) = users.pop() {
+                    out.push(Checked::User(u));
+                }
+            }
+            Line::Document { address, auid, xml } => {
+                if auid != lists::AUID && auid != rules::AUID {
+                    return Err(bad(n, format!("unknown document application {auid:?}")));
+                }
+                herald_homeserver::presence::check_document(&auid, xml.as_bytes())
+                    .map_err(|e| bad(n, e.to_string()))?;
+                let etag = format!("{:016x}", rand::random::<u64>());
+                out.push(Checked::Document(
+                    aor(&address)?,
+                    auid,
+                    Document { xml, etag },
+                ));
+            }
+            Line::Offline {
+                recipient,
+                from,
+                content_type,
+                body_base64,
+                received_at_ms,
+            } => {
+                let body = base64::engine::general_purpose::STANDARD
+                    .decode(body_base64)
+                    .map_err(|e| bad(n, format!("bad base64 body: {e}")))?;
+                out.push(Checked::Offline(StoredMessage {
+                    id: 0,
+                    recipient: aor(&recipient)?,
+                    from,
+                    content_type,
+                    body,
+                    received_at_ms,
+                }));
+            }
+            Line::Archive(v) => out.push(Checked::Archive(v.to_entry().map_err(|e| bad(n, e))?)),
+        }
+    }
+    if !header {
+        return Err(ApiError::BadRequest(format!(
+            "empty backup: no {FORMAT} header line"
+        )));
+    }
+    Ok(out)
+}

@@ -129,8 +129,14 @@ pub(crate) async fn search(
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
     let mut q = ArchiveQuery {
-        user: p.user.filter(|u| !u.is_empty()).map(|u| canonical(&u)),
-        peer: p.peer.filter(|u| !u.is_empty()).map(|u| canonical(&u)),
+        user: p
+            .user
+            .filter(|u| !u.is_empty())
+            .map(|u| canonical(&u, &s.domain)),
+        peer: p
+            .peer
+            .filter(|u| !u.is_empty())
+            .map(|u| canonical(&u, &s.domain)),
         since_ms: p.since,
         until_ms: p.until,
         text: p.text.filter(|t| !t.is_empty()),
@@ -196,9 +202,15 @@ pub async fn purge_older_than(s: &ApiState, days: u32) -> Result<u64, ApiError> 
     Ok(deleted)
 }
 
-/// `sip:Alice@Example.com` → `Alice@example.com`, as the archive keeps addresses.
-fn canonical(a: &str) -> String {
-    herald_homeserver::store::Aor::parse(a).map_or_else(|| a.to_owned(), |x| x.to_string())
+/// `sip:Alice@Example.com` → `Alice@example.com`, `alice` → `alice@<domain>`, as the
+/// archive keeps addresses.
+fn canonical(a: &str, domain: &str) -> String {
+    let full = if a.contains('@') {
+        a.to_owned()
+    } else {
+        format!("{a}@{domain}")
+    };
+    herald_homeserver::store::Aor::parse(&full).map_or_else(|| a.to_owned(), |x| x.to_string())
 }
 
 /// An export being written.

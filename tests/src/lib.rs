@@ -5,8 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod api;
 pub mod device;
 pub mod sipp;
+pub mod smtp;
 pub mod udp;
 pub mod ws;
 pub mod xcap;
@@ -65,23 +67,32 @@ pub fn require(tool: &str, package: &str) -> PathBuf {
 /// The `herald` binary, built once per test process.
 pub fn herald_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "herald", "--bin", "herald"])
-            .current_dir(&root)
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building herald failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"));
-        target.join("debug").join("herald")
-    })
+    BIN.get_or_init(|| workspace_bin("herald", "herald"))
+}
+
+/// The `heraldctl` binary, built once per test process.
+pub fn heraldctl_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| workspace_bin("heraldctl", "heraldctl"))
+}
+
+/// Builds binary `bin` of workspace package `package`; its path.
+fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .current_dir(&root)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building {bin} failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug").join(bin)
 }
 
 /// A free loopback port (UDP and TCP both free at the time of asking).

@@ -308,7 +308,8 @@ impl Core {
             return;
         };
         let req = fork.request.clone();
-        self.archive_message(&req, None, outcome).await;
+        let sender = req.headers.from().ok().and_then(|f| Aor::of(&f.uri));
+        self.archive_message(&req, sender.as_ref(), outcome).await;
         let _ = reply.send(result);
     }
 

@@ -18,12 +18,23 @@ need sipp || missing+=(sip-tester)
 need baresip || missing+=(baresip)
 need socat || missing+=(socat)
 need svwar || missing+=(sipvicious)
+# A real SMTP server for the notification tests.
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} for the end-to-end tests" >&2
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# schemathesis (PyPI) fuzzes the admin API from its OpenAPI document; kept in a venv
+# under target/ so nothing is installed system-wide.
+st_venv=target/tools/schemathesis
+if [ ! -x "$st_venv/bin/st" ]; then
+  echo "installing schemathesis into $st_venv for the API fuzz test" >&2
+  python3 -m venv "$st_venv"
+  "$st_venv/bin/pip" install -q 'schemathesis==4.32.5'
 fi
 
 cargo fmt --all -- --check

@@ -135,7 +135,8 @@ pub struct Restored {
 
 /// Restore a backup into this (empty) deployment.
 #[utoipa::path(post, path = "/api/v1/restore", tag = "backup",
-    request_body(content = String, content_type = "application/jsonl"),
+    request_body(content = String, content_type = "text/plain",
+        description = "a backup file as written by GET /api/v1/backup (JSON Lines)"),
     responses((status = 200, body = Restored), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("token" = [])))]

@@ -22,6 +22,7 @@ use crate::{archive, backup, documents, import, notify, status, users};
         notify::notify,
         backup::backup, backup::restore,
     ),
+    components(schemas(import::Format, archive::ArchiveFormat)),
     modifiers(&Token),
     security(("token" = []))
 )]

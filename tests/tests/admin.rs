@@ -288,3 +288,60 @@ fn every_route_needs_a_valid_token() {
     assert!(s.cli(&["token", "revoke", "probe"]).status.success());
     assert_eq!(users(&good), 401, "revoked");
 }
+
+#[test]
+fn the_api_is_served_over_tls_when_a_certificate_is_set() {
+    let dir = test_dir("admin-tls");
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = Ctl::file(dir.path(), "api-cert.pem", &ck.cert.pem());
+    let key = Ctl::file(dir.path(), "api-key.pem", &ck.signing_key.serialize_pem());
+    let api = format!("127.0.0.1:{}", herald_tests::free_port());
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("HERALD_API", api.as_str()),
+            ("HERALD_API_TLS_CERT", cert.as_str()),
+            ("HERALD_API_TLS_KEY", key.as_str()),
+        ],
+    );
+    s.add_user("alice", "alice-pw");
+    let token = s.token();
+    let https = Ctl {
+        url: format!("https://{}", s.addr("api")),
+        token,
+    };
+    let list = https
+        .run(&["--ca", &cert, "--json", "user", "list"])
+        .ok("over TLS");
+    assert_eq!(list.json()[0]["address"], "alice@example.com");
+    let untrusted = https.run(&["user", "list"]);
+    assert_eq!(
+        untrusted.code,
+        Some(69),
+        "an unknown issuer is refused: {}",
+        untrusted.stderr
+    );
+    let plain = Ctl {
+        url: format!("http://{}", s.addr("api")),
+        token: https.token.clone(),
+    }
+    .run(&["user", "list"]);
+    assert_ne!(plain.code, Some(0), "no plain HTTP on the TLS listener");
+    // Metrics and health stay on their own plain listener, without the API.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let http = s.addr("http");
+    let health = agent.get(format!("http://{http}/healthz")).call().unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let api_there = agent
+        .get(format!("http://{http}/api/v1/users"))
+        .call()
+        .unwrap();
+    assert_eq!(
+        api_there.status().as_u16(),
+        404,
+        "the API has its own listener"
+    );
+}

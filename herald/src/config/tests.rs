@@ -120,3 +120,64 @@ fn limits_have_safe_defaults_and_named_errors() {
     let e = load(&[("HERALD_HTTP", "port 80")]).unwrap_err();
     assert_eq!(e.setting, "HERALD_HTTP (http)");
 }
+
+#[test]
+fn admin_settings() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.admin.api, None, "the API shares HERALD_HTTP by default");
+    assert_eq!(c.admin.notify_from, "herald@localhost");
+    assert!(c.admin.smtp.is_none());
+    assert_eq!(c.admin.archive_retention_days, None);
+    let c = load(&[
+        ("HERALD_DOMAIN", "example.com"),
+        ("HERALD_API", "127.0.0.1:9443"),
+        ("HERALD_NOTIFY_FROM", "alerts"),
+        ("HERALD_NOTIFY_WHEN_BUSY", "sip"),
+        ("HERALD_SMTP", "127.0.0.1:2525"),
+        ("HERALD_ARCHIVE_RETENTION_DAYS", "365"),
+    ])
+    .unwrap();
+    assert_eq!(c.admin.api, Some("127.0.0.1:9443".parse().unwrap()));
+    assert_eq!(c.admin.notify_from, "alerts@example.com");
+    assert_eq!(c.admin.when_busy, herald_api::notify::WhenBusy::Sip);
+    let smtp = c.admin.smtp.unwrap();
+    assert_eq!((smtp.host.as_str(), smtp.port), ("127.0.0.1", 2525));
+    assert_eq!(
+        smtp.tls,
+        herald_api::mail::MailTls::None,
+        "loopback relay: plain"
+    );
+    assert_eq!(c.admin.archive_retention_days, Some(365));
+    let remote = load(&[("HERALD_SMTP", "mail.example.org:587")]).unwrap();
+    assert_eq!(
+        remote.admin.smtp.unwrap().tls,
+        herald_api::mail::MailTls::StartTls
+    );
+    for (k, v, setting) in [
+        ("HERALD_SMTP", "mail.example.org", "HERALD_SMTP (smtp)"),
+        ("HERALD_SMTP_TLS", "maybe", "HERALD_SMTP_TLS (smtp_tls)"),
+        (
+            "HERALD_NOTIFY_WHEN_BUSY",
+            "never",
+            "HERALD_NOTIFY_WHEN_BUSY (notify_when_busy)",
+        ),
+        (
+            "HERALD_NOTIFY_FROM",
+            "x@other.org",
+            "HERALD_NOTIFY_FROM (notify_from)",
+        ),
+        (
+            "HERALD_API_TLS_CERT",
+            "/x.pem",
+            "HERALD_API_TLS_KEY (api_tls_key)",
+        ),
+        ("HERALD_API", "everywhere", "HERALD_API (api)"),
+    ] {
+        let mut pairs = vec![(k, v)];
+        if k == "HERALD_SMTP_TLS" {
+            pairs.push(("HERALD_SMTP", "mail.example.org:587"));
+        }
+        let e = load(&pairs).unwrap_err();
+        assert_eq!(e.setting, setting, "{k}={v}: {e}");
+    }
+}

@@ -373,22 +373,8 @@ fn user(c: &Client, u: User, json: bool) -> Result<u8, Failure> {
                 json,
             );
         }
-        User::Disable { address } => {
-            c.call(
-                "PATCH",
-                &path(&address),
-                Some(Body::Json(json!({"disabled": true}))),
-            )?;
-            println!("disabled {address}");
-        }
-        User::Enable { address } => {
-            c.call(
-                "PATCH",
-                &path(&address),
-                Some(Body::Json(json!({"disabled": false}))),
-            )?;
-            println!("enabled {address}");
-        }
+        User::Disable { address } => set_disabled(c, &address, true)?,
+        User::Enable { address } => set_disabled(c, &address, false)?,
         User::Remove { address } => {
             c.call("DELETE", &path(&address), None)?;
             println!("removed {address}");
@@ -446,6 +432,20 @@ fn user(c: &Client, u: User, json: bool) -> Result<u8, Failure> {
         }
     }
     Ok(0)
+}
+
+fn set_disabled(c: &Client, address: &str, disabled: bool) -> Result<(), Failure> {
+    let body = Body::Json(json!({ "disabled": disabled }));
+    c.call(
+        "PATCH",
+        &format!("/api/v1/users/{}", encode(address)),
+        Some(body),
+    )?;
+    println!(
+        "{} {address}",
+        if disabled { "disabled" } else { "enabled" }
+    );
+    Ok(())
 }
 
 fn doc(c: &Client, kind: &str, d: Doc) -> Result<u8, Failure> {

@@ -31,6 +31,14 @@ pub struct Device<W: Wire> {
 /// A number no other request of this test process uses (branches and Call-IDs must be
 /// unique across devices, or the server rightly takes one device's request for another's
 /// retransmission).
+/// The URI in a request's From header, as text.
+pub fn from_uri(req: &Request) -> String {
+    req.headers
+        .from()
+        .map(|f| f.uri.to_string())
+        .unwrap_or_default()
+}
+
 pub fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);

@@ -111,13 +111,7 @@ fn a_backup_restores_into_a_fresh_server_and_the_offline_message_arrives() {
         String::from_utf8_lossy(&msg.body),
         "see you at 5 (kept while you were away)"
     );
-    assert!(msg
-        .headers
-        .from()
-        .unwrap()
-        .uri
-        .to_string()
-        .contains("alice@example.com"));
+    assert!(herald_tests::device::from_uri(&msg).contains("alice@example.com"));
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let backup2 = dir.path().join("after.backup");

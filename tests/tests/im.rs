@@ -72,13 +72,7 @@ fn tcp_sender_to_websocket_device() {
         .answer_next("MESSAGE", Duration::from_secs(15))
         .expect("MESSAGE over WebSocket");
     assert!(String::from_utf8_lossy(&got.body).contains("Hello from Herald test 1"));
-    assert!(got
-        .headers
-        .from()
-        .unwrap()
-        .uri
-        .to_string()
-        .contains("alice@example.com"));
+    assert!(herald_tests::device::from_uri(&got).contains("alice@example.com"));
     let alice = alice.wait();
     alice.assert_ok("alice sends over TCP");
     assert!(

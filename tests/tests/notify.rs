@@ -86,12 +86,7 @@ fn notifications_go_by_sip_to_the_signed_in_and_by_mail_to_the_others() {
         "{text}"
     );
     assert!(
-        msg.headers
-            .from()
-            .unwrap()
-            .uri
-            .to_string()
-            .contains("herald@example.com"),
+        herald_tests::device::from_uri(&msg).contains("herald@example.com"),
         "from the service identity"
     );
     std::thread::sleep(Duration::from_millis(300));

@@ -138,26 +138,16 @@ impl UserStore for SqliteStore {
     }
 
     async fn set_disabled(&self, aor: &Aor, disabled: bool) -> StoreResult<()> {
-        let n = sqlx::query("UPDATE users SET disabled = ? WHERE aor = ?")
-            .bind(i64::from(disabled))
-            .bind(aor.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        one_user(aor, n)
+        let q =
+            sqlx::query("UPDATE users SET disabled = ? WHERE aor = ?").bind(i64::from(disabled));
+        self.update_user(aor, q).await
     }
 
     async fn set_credentials(&self, aor: &Aor, creds: &Credentials) -> StoreResult<()> {
-        let n = sqlx::query("UPDATE users SET ha1_md5 = ?, ha1_sha256 = ? WHERE aor = ?")
+        let q = sqlx::query("UPDATE users SET ha1_md5 = ?, ha1_sha256 = ? WHERE aor = ?")
             .bind(&creds.ha1_md5)
-            .bind(&creds.ha1_sha256)
-            .bind(aor.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        one_user(aor, n)
+            .bind(&creds.ha1_sha256);
+        self.update_user(aor, q).await
     }
 
     async fn set_profile(
@@ -166,15 +156,10 @@ impl UserStore for SqliteStore {
         display_name: &str,
         email: Option<&str>,
     ) -> StoreResult<()> {
-        let n = sqlx::query("UPDATE users SET display_name = ?, email = ? WHERE aor = ?")
+        let q = sqlx::query("UPDATE users SET display_name = ?, email = ? WHERE aor = ?")
             .bind(display_name)
-            .bind(email)
-            .bind(aor.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        one_user(aor, n)
+            .bind(email);
+        self.update_user(aor, q).await
     }
 
     async fn users_version(&self) -> StoreResult<u64> {
@@ -183,6 +168,22 @@ impl UserStore for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Runs an `UPDATE users … WHERE aor = ?` whose other parameters are bound; no row
+    /// touched is [`StoreError::NoSuchUser`].
+    async fn update_user<'q>(
+        &self,
+        aor: &'q Aor,
+        q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> StoreResult<()> {
+        let n = q
+            .bind(aor.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        one_user(aor, n)
+    }
+
     async fn read_users_version(&self) -> StoreResult<u64> {
         let v: i64 = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'users_version'")
             .fetch_one(&self.pool)

@@ -48,8 +48,14 @@ pub(crate) async fn require(State(s): State<ApiState>, req: Request, next: Next)
     };
     match s.store.token_by_hash(&hash(secret)).await {
         Ok(Some(name)) => {
-            tracing::debug!(token = %name, method = %req.method(), path = %req.uri().path(), "admin API call");
-            next.run(req).await
+            let method = req.method().clone();
+            let path = req.uri().path().to_owned();
+            let resp = next.run(req).await;
+            let status = resp.status().as_u16();
+            tracing::info!(token = %name, %method, %path, status, "admin API call");
+            metrics::counter!("herald_api_requests_total", "status" => status.to_string())
+                .increment(1);
+            resp
         }
         Ok(None) => {
             metrics::counter!("herald_api_refused_total").increment(1);

@@ -129,6 +129,14 @@ pub(crate) async fn notify(
             .map(|(name, aor)| one(&s, &r, name, aor)),
     )
     .await;
+    for res in &results {
+        metrics::counter!(
+            "herald_notifications_total",
+            "channel" => res.channel.clone(),
+            "outcome" => res.outcome.clone()
+        )
+        .increment(1);
+    }
     Ok(Json(NotifyReport { results }))
 }
 

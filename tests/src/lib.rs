@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod device;
+pub mod services;
 pub mod sipp;
 pub mod smtp;
 pub mod udp;

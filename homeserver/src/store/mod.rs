@@ -3,6 +3,7 @@
 //! SQLite ([`sqlite::SqliteStore`]); the pool fills them with Redis (bindings) and Postgres
 //! (the rest). Nothing above this module knows which.
 
+mod archive_sql;
 pub mod cache;
 pub mod sqlite;
 mod types;

@@ -2,7 +2,7 @@
 //! of user X" is an index lookup), searched by user, peer, time and text, purged by age.
 
 use async_trait::async_trait;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Row, Sqlite};
 
 use super::{
     backend,
@@ -10,7 +10,8 @@ use super::{
     SqliteStore,
 };
 use crate::store::{
-    Aor, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, Outcome, StoreResult,
+    archive_sql, Aor, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, Outcome,
+    StoreResult,
 };
 
 const COLUMNS: &str = "id, sender, recipients, at_ms, call_id, content_type, body, outcome";
@@ -38,37 +39,7 @@ impl ArchiveStore for SqliteStore {
     }
 
     async fn search_archive(&self, q: &ArchiveQuery) -> StoreResult<Vec<ArchivedRecord>> {
-        let mut b =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM archive WHERE id > "));
-        b.push_bind(q.after_id);
-        match (&q.user, &q.peer) {
-            (Some(u), Some(p)) => {
-                between(&mut b, u, p);
-                b.push(" OR ");
-                between(&mut b, p, u);
-                b.push(")");
-            }
-            (Some(one), None) | (None, Some(one)) => {
-                b.push(" AND (sender = ");
-                b.push_bind(one.clone());
-                b.push(" OR id IN (SELECT archive_id FROM archive_recipients WHERE recipient = ");
-                b.push_bind(one.clone());
-                b.push("))");
-            }
-            (None, None) => {}
-        }
-        if let Some(t) = q.since_ms {
-            b.push(" AND at_ms >= ").push_bind(i64_of(t));
-        }
-        if let Some(t) = q.until_ms {
-            b.push(" AND at_ms < ").push_bind(i64_of(t));
-        }
-        if let Some(text) = &q.text {
-            b.push(" AND CAST(body AS TEXT) LIKE ")
-                .push_bind(format!("%{}%", escape_like(text)))
-                .push(" ESCAPE '\\'");
-        }
-        b.push(" ORDER BY id LIMIT ").push_bind(i64::from(q.limit));
+        let mut b = archive_sql::search::<Sqlite>(COLUMNS, "CAST(body AS TEXT) LIKE ", q);
         let rows = b.build().fetch_all(self.pool()).await.map_err(backend)?;
         rows.iter().map(record_of).collect()
     }
@@ -92,30 +63,6 @@ impl ArchiveStore for SqliteStore {
         tx.commit().await.map_err(backend)?;
         Ok(n)
     }
-}
-
-/// Opens `AND ((sender = from AND to is a recipient)`; the caller closes it.
-fn between(b: &mut QueryBuilder<'_, Sqlite>, from: &str, to: &str) {
-    if !b.sql().ends_with(" OR ") {
-        b.push(" AND (");
-    }
-    b.push("(sender = ");
-    b.push_bind(from.to_owned());
-    b.push(" AND id IN (SELECT archive_id FROM archive_recipients WHERE recipient = ");
-    b.push_bind(to.to_owned());
-    b.push("))");
-}
-
-/// `text` with LIKE's wildcards taken literally.
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn record_of(r: &sqlx::sqlite::SqliteRow) -> StoreResult<ArchivedRecord> {

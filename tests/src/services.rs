@@ -1,7 +1,7 @@
 //! Private Redis and PostgreSQL instances for tests: started from the binaries on PATH
 //! (PostgreSQL also from /usr/lib/postgresql/*/bin) on free loopback ports, with their
 //! data in the test's directory, so a test can stop, kill and restart them. PostgreSQL
-//! refuses to run as root; as root it runs as the `postgres` system user (runuser).
+//! refuses to run as root; as root it runs as the `postgres` system user (setpriv).
 
 use std::{
     net::TcpStream,
@@ -164,9 +164,31 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// Stops the server the way an operator does (fast shutdown: SIGINT), so its
+    /// processes exit and are reaped; SIGKILL after 10 s.
+    pub fn stop(&mut self) {
+        let Some(c) = &mut self.child else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-INT", &c.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = c.try_wait() {
+                self.child = None;
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        self.kill();
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
-        self.kill();
+        self.stop();
     }
 }
 
@@ -196,11 +218,20 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// A PostgreSQL program, run as the `postgres` user when we are root.
+/// A PostgreSQL program, run as the `postgres` user when we are root (setpriv execs it,
+/// so the process we hold is postgres itself and a kill reaches it).
 fn pg_command(program: &Path) -> Command {
     if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid",
+            "postgres",
+            "--regid",
+            "postgres",
+            "--init-groups",
+            "--",
+        ])
+        .arg(program);
         c
     } else {
         Command::new(program)
@@ -234,5 +265,34 @@ fn wait_listening(port: u16, what: &str) {
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "{what} did not listen on {port}");
         std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+impl Postgres {
+    /// Creates database `name`; its URL.
+    pub fn create_database(&self, name: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args([
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "CREATE DATABASE {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 }

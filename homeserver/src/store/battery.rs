@@ -1,6 +1,8 @@
 //! One set of test bodies for every store implementation (CONVENTIONS: the store battery).
 //! The embedded store runs it here; the pool's stores run the same bodies.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
 use herald_proto::v1::FlowRef;
 
 use super::*;
@@ -18,7 +20,7 @@ fn user(aor: &str) -> User {
     }
 }
 
-pub(crate) fn binding_for(aor: &Aor, contact: &str, expires_at: u64) -> Binding {
+pub fn binding_for(aor: &Aor, contact: &str, expires_at: u64) -> Binding {
     Binding {
         aor: aor.clone(),
         contact: contact.into(),
@@ -38,7 +40,7 @@ pub(crate) fn binding_for(aor: &Aor, contact: &str, expires_at: u64) -> Binding 
     }
 }
 
-pub(crate) async fn users(s: &dyn Store) {
+pub async fn users(s: &dyn Store) {
     let alice = user("alice@example.com");
     let v0 = s.users_version().await.unwrap();
     s.create_user(&alice).await.unwrap();
@@ -89,7 +91,7 @@ pub(crate) async fn users(s: &dyn Store) {
     ));
 }
 
-pub(crate) async fn bindings(s: &dyn Store) {
+pub async fn bindings(s: &dyn Store) {
     let aor = Aor::parse("carol@example.com").unwrap();
     let b1 = binding_for(&aor, "sip:carol@10.0.0.1", 100);
     let b2 = binding_for(&aor, "sip:carol@10.0.0.2;transport=tcp", 200);
@@ -104,7 +106,7 @@ pub(crate) async fn bindings(s: &dyn Store) {
     assert!(s.bindings(&aor, 0).await.unwrap().is_empty());
 }
 
-pub(crate) async fn offline(s: &dyn Store) {
+pub async fn offline(s: &dyn Store) {
     let aor = Aor::parse("dave@example.com").unwrap();
     let mut ids = Vec::new();
     for i in 0..3u8 {
@@ -145,7 +147,7 @@ pub(crate) async fn offline(s: &dyn Store) {
     assert!(archived.iter().all(|e| e.outcome == Outcome::Stored));
 }
 
-pub(crate) async fn batches(s: &dyn Store) {
+pub async fn batches(s: &dyn Store) {
     let aor = Aor::parse("fay@example.com").unwrap();
     let b1 = binding_for(&aor, "sip:fay@10.0.0.1", 100);
     let b2 = binding_for(&aor, "sip:fay@10.0.0.2", 300);
@@ -174,7 +176,7 @@ pub(crate) async fn batches(s: &dyn Store) {
     assert_eq!(s.archived(&aor, 10).await.unwrap(), vec![entry]);
 }
 
-pub(crate) async fn archive(s: &dyn Store) {
+pub async fn archive(s: &dyn Store) {
     let alice = Aor::parse("alice@example.com").unwrap();
     for (i, outcome) in [
         Outcome::Delivered(200),
@@ -210,7 +212,7 @@ pub(crate) async fn archive(s: &dyn Store) {
 
 /// Archive search: by user, by the pair, by time and by text (wildcards literal), paged
 /// by id; purge by age.
-pub(crate) async fn archive_search(s: &dyn Store) {
+pub async fn archive_search(s: &dyn Store) {
     let msgs = [
         ("alice@example.com", "bob@example.com", 10, "Lunch at noon?"),
         (
@@ -289,7 +291,7 @@ pub(crate) async fn archive_search(s: &dyn Store) {
 }
 
 /// Tokens: created once per name, found by hash, revoked.
-pub(crate) async fn tokens(s: &dyn Store) {
+pub async fn tokens(s: &dyn Store) {
     let t = ApiToken {
         name: "ops".into(),
         hash: "ab".repeat(32),
@@ -313,7 +315,7 @@ pub(crate) async fn tokens(s: &dyn Store) {
 
 /// Presence state: publications replaced per AOR, subscriptions by key, expired ones
 /// not returned.
-pub(crate) async fn presence(s: &dyn Store) {
+pub async fn presence(s: &dyn Store) {
     let aor = Aor::parse("pres@example.com").unwrap();
     let p = |etag: &str, expires_at| PublicationRecord {
         etag: etag.into(),
@@ -360,7 +362,7 @@ pub(crate) async fn presence(s: &dyn Store) {
 }
 
 /// XCAP documents: conditional writes on the ETag.
-pub(crate) async fn documents(s: &dyn Store) {
+pub async fn documents(s: &dyn Store) {
     let aor = Aor::parse("doc@example.com").unwrap();
     let doc = |xml: &str, etag: &str| Document {
         xml: xml.into(),
@@ -409,6 +411,7 @@ pub(crate) async fn documents(s: &dyn Store) {
     assert!(!s.delete_document(&aor, "resource-lists").await.unwrap());
 }
 
+#[cfg(test)]
 mod sqlite {
     use crate::store::sqlite::SqliteStore;
 

@@ -5,6 +5,9 @@
 
 mod archive_sql;
 pub mod cache;
+pub mod pg;
+pub mod pool;
+pub mod redis;
 pub mod sqlite;
 mod types;
 
@@ -210,5 +213,7 @@ impl<T> Store for T where
 {
 }
 
-#[cfg(test)]
-mod battery;
+/// The store battery: one set of test bodies every store implementation must pass (run
+/// here on SQLite; by `tests/tests/store_pool.rs` on PostgreSQL + Redis).
+#[cfg(any(test, feature = "battery"))]
+pub mod battery;

@@ -112,6 +112,9 @@ pub(crate) struct SearchParams {
     format: ArchiveFormat,
 }
 
+/// The longest text searched for.
+const MAX_TEXT: usize = 1000;
+
 /// A page of archived messages.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ArchivePage {
@@ -128,6 +131,14 @@ pub(crate) async fn search(
     State(s): State<ApiState>,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
+    if p.text
+        .as_deref()
+        .is_some_and(|t| t.chars().count() > MAX_TEXT)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "text: at most {MAX_TEXT} characters"
+        )));
+    }
     let mut q = ArchiveQuery {
         user: p
             .user

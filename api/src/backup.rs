@@ -145,9 +145,14 @@ pub(crate) async fn restore(
     body: String,
 ) -> Result<Json<Restored>, ApiError> {
     let lines = parse(&body, &s.domain)?;
-    if !s.store.users().await?.is_empty() {
+    let any_archive = ArchiveQuery {
+        limit: 1,
+        ..ArchiveQuery::default()
+    };
+    if !s.store.users().await?.is_empty() || !s.store.search_archive(&any_archive).await?.is_empty()
+    {
         return Err(ApiError::Conflict(
-            "this deployment already has users: a backup restores into an empty one".into(),
+            "this deployment already has users or archived messages: a backup restores into an empty one".into(),
         ));
     }
     let mut done = Restored::default();
@@ -188,6 +193,7 @@ fn parse(body: &str, domain: &str) -> Result<Vec<Checked>, ApiError> {
     let bad = |n: usize, e: String| ApiError::BadRequest(format!("backup line {n}: {e}"));
     let mut out = Vec::new();
     let mut header = false;
+    let mut seen = std::collections::HashSet::new();
     for (i, text) in body.lines().enumerate() {
         let n = i + 1;
         if text.trim().is_empty() {
@@ -229,6 +235,9 @@ fn parse(body: &str, domain: &str) -> Result<Vec<Checked>, ApiError> {
                     return Err(bad(n, e.error));
                 }
                 if let Some((_, u)) = users.pop() {
+                    if !seen.insert(u.aor.clone()) {
+                        return Err(bad(n, format!("user {} appears twice", u.aor)));
+                    }
                     out.push(Checked::User(u));
                 }
             }
@@ -252,6 +261,19 @@ fn parse(body: &str, domain: &str) -> Result<Vec<Checked>, ApiError> {
                 body_base64,
                 received_at_ms,
             } => {
+                let name_addr = herald_sip::NameAddr::parse(&from).is_some();
+                if from.chars().any(char::is_control) || !name_addr {
+                    return Err(bad(
+                        n,
+                        format!("offline message: From {from:?} is not a name-addr"),
+                    ));
+                }
+                if content_type.is_empty() || content_type.chars().any(char::is_control) {
+                    return Err(bad(
+                        n,
+                        format!("offline message: bad content type {content_type:?}"),
+                    ));
+                }
                 let body = base64::engine::general_purpose::STANDARD
                     .decode(body_base64)
                     .map_err(|e| bad(n, format!("bad base64 body: {e}")))?;
@@ -273,4 +295,45 @@ fn parse(body: &str, domain: &str) -> Result<Vec<Checked>, ApiError> {
         )));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = r#"{"kind":"header","format":"herald-backup","version":1,"domain":"example.com","created_at":1}"#;
+
+    fn offline(from: &str) -> String {
+        let line = serde_json::json!({"kind": "offline", "recipient": "bob@example.com", "from": from,
+            "content_type": "text/plain", "body_base64": "aGk=", "received_at_ms": 1});
+        format!("{HEADER}\n{line}\n")
+    }
+
+    #[test]
+    fn restored_messages_cannot_carry_extra_headers() {
+        assert!(parse(&offline("<sip:alice@example.com>;tag=1"), "example.com").is_ok());
+        for bad in [
+            "<sip:a@example.com>\r\nRoute: <sip:evil.example>",
+            "not an address",
+        ] {
+            let e = parse(&offline(bad), "example.com")
+                .err()
+                .map(|e| e.to_string());
+            assert!(e.is_some_and(|e| e.contains("line 2")), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_user_twice_or_another_domain_is_refused_before_anything_is_written() {
+        let user = r#"{"kind":"user","address":"alice@example.com","ha1_md5":"0123456789abcdef0123456789abcdef"}"#;
+        let twice = format!("{HEADER}\n{user}\n{user}\n");
+        let e = parse(&twice, "example.com").err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("line 3") && e.contains("twice")));
+        let e = parse(&format!("{HEADER}\n"), "other.org")
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("other.org")));
+        let e = parse(user, "example.com").err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("no header")));
+    }
 }

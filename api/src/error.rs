@@ -1,5 +1,6 @@
-//! Every API error becomes one JSON body, `{"error": "..."}`, with the status that fits:
-//! the message names what is wrong.
+//! Every error of our handlers becomes one JSON body, `{"error": "..."}`, with the status
+//! that fits: the message names what is wrong. (axum's own rejections — malformed JSON,
+//! query or path, 405, 413 — keep axum's plain-text bodies.)
 
 use axum::{
     http::StatusCode,

@@ -71,6 +71,20 @@ pub fn address(s: &str, domain: &str) -> Result<Aor, String> {
     Ok(aor)
 }
 
+/// An e-mail address as users may have one: `local@domain`, no spaces or control
+/// characters.
+pub fn check_email(e: &str) -> Result<(), String> {
+    let ok = e
+        .split_once('@')
+        .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid e-mail address {e:?}"))
+    }
+}
+
 /// The digest secrets of a password for `aor` in realm `realm`.
 pub fn credentials(aor: &Aor, realm: &str, password: &str) -> Credentials {
     Credentials {
@@ -175,11 +189,23 @@ fn csv_records(text: &str) -> (Vec<(usize, UserRecord)>, Vec<LineError>) {
     }
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    // The csv crate's own line numbers are off by one after CRLF line ends and blank
+    // lines: the line is counted from the record's byte offset instead.
+    let line_at = |byte: u64| {
+        let start = usize::try_from(byte).unwrap_or(text.len()).min(text.len());
+        let rest = &text[start..];
+        let skipped = rest.len() - rest.trim_start_matches(['\r', '\n']).len();
+        text.as_bytes()[..start + skipped]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    };
     for rec in reader.records() {
         let (line, rec) = match rec {
-            Ok(r) => (r.position().map_or(0, |p| p.line() as usize), r),
+            Ok(r) => (r.position().map_or(0, |p| line_at(p.byte())), r),
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = e.position().map_or(0, |p| line_at(p.byte()));
                 errors.push(LineError {
                     line,
                     error: e.to_string(),
@@ -243,9 +269,7 @@ fn user_of(r: &UserRecord, domain: &str) -> Result<User, String> {
     let aor = address(&r.address, domain)?;
     let credentials = secrets(&aor, domain, r)?;
     if let Some(e) = &r.email {
-        if !e.contains('@') || e.contains(char::is_whitespace) {
-            return Err(format!("{aor}: invalid e-mail address {e:?}"));
-        }
+        check_email(e).map_err(|m| format!("{aor}: {m}"))?;
     }
     Ok(User {
         aor,
@@ -397,6 +421,15 @@ mod tests {
         assert_eq!(lines, [3, 4, 5, 6, 7, 8], "{errors:?}");
         assert!(errors[0].error.contains("other.org"));
         assert!(errors[3].error.contains("no password"));
+    }
+
+    #[test]
+    fn line_numbers_hold_with_crlf_and_blank_lines() {
+        let csv = "address,password\r\nalice,pw\r\n\r\nbob@other.org,pw\r\ncarol,\r\n";
+        let (users, errors) = parse(csv, Format::Csv, "example.com");
+        assert_eq!(users.len(), 1);
+        let lines: Vec<_> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [4, 5], "{errors:?}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod users;
 use std::sync::Arc;
 
 use axum::{
+    extract::DefaultBodyLimit,
     middleware,
     routing::{get, post},
     Router,
@@ -46,11 +47,17 @@ pub struct ApiState {
     pub notify: Arc<notify::NotifyConfig>,
 }
 
+/// The largest user file or backup accepted (other bodies: axum's 2 MB).
+const MAX_UPLOAD: usize = 1 << 30;
+
 /// The API's routes, all behind the token check, plus the public OpenAPI document.
 pub fn router(state: ApiState) -> Router {
     let api = Router::new()
         .route("/api/v1/users", get(users::list).post(users::create))
-        .route("/api/v1/users/import", post(import::import))
+        .route(
+            "/api/v1/users/import",
+            post(import::import).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
         .route("/api/v1/users/export", get(import::export))
         .route(
             "/api/v1/users/{address}",
@@ -82,7 +89,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/archive/purge", post(archive::purge))
         .route("/api/v1/notify", post(notify::notify))
         .route("/api/v1/backup", get(backup::backup))
-        .route("/api/v1/restore", post(backup::restore))
+        .route(
+            "/api/v1/restore",
+            post(backup::restore).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), auth::require))
         .with_state(state);
     Router::new()

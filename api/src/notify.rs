@@ -7,7 +7,7 @@
 //! attempt is archived.
 
 use axum::{extract::State, Json};
-use futures_util::future::join_all;
+use futures_util::{stream, StreamExt};
 use herald_homeserver::{
     store::{Aor, ArchiveEntry, Outcome},
     Notice, NoticeResult,
@@ -38,6 +38,11 @@ pub struct NotifyConfig {
     pub mailer: Option<Mailer>,
 }
 
+/// Recipients of one notification, groups included.
+const MAX_RECIPIENTS: usize = 1000;
+/// Recipients handled at once.
+const CONCURRENCY: usize = 16;
+
 /// RPID activities during which a person should not be interrupted.
 const BUSY: [&str; 5] = [
     "busy",
@@ -58,7 +63,7 @@ pub enum Urgency {
 }
 
 /// A notification.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NotifyRequest {
     /// Users (user@domain or user name).
     #[serde(default)]
@@ -123,12 +128,26 @@ pub(crate) async fn notify(
             targets.push((n, resolved));
         }
     }
-    let results = join_all(
-        targets
-            .into_iter()
-            .map(|(name, aor)| one(&s, &r, name, aor)),
-    )
-    .await;
+    if targets.len() > MAX_RECIPIENTS {
+        return Err(ApiError::BadRequest(format!(
+            "{} recipients: at most {MAX_RECIPIENTS} per notification",
+            targets.len()
+        )));
+    }
+    // In a task of its own: a client that goes away does not cut sends (and their archive
+    // records) in half. A few recipients at a time, so SIP clients keep the engine's queue.
+    let work = tokio::spawn(async move {
+        let r = &r;
+        let s = &s;
+        stream::iter(targets)
+            .map(|(name, aor)| one(s, r, name, aor))
+            .buffered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+    });
+    let results = work
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("notification task failed: {e}")))?;
     for res in &results {
         metrics::counter!(
             "herald_notifications_total",
@@ -174,7 +193,7 @@ async fn one(
             to: aor.clone(),
             from: format!(
                 "\"{}\" <{}>;tag={:016x}",
-                s.notify.service_name.replace('"', ""),
+                quoted(&s.notify.service_name),
                 s.notify.service.to_uri(),
                 rand::random::<u64>()
             ),
@@ -219,6 +238,19 @@ async fn one(
             result("email", "failed", format!("{why_mail}; {e}"))
         }
     }
+}
+
+/// `name` as the inside of a quoted-string (RFC 3261 §25.1: `\` and `"` escaped,
+/// control characters dropped).
+fn quoted(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().filter(|c| !c.is_control()) {
+        if c == '\\' || c == '"' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Archives what became of a notification that did not go by SIP (the home server

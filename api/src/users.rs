@@ -186,20 +186,21 @@ pub(crate) async fn update(
     Json(c): Json<UserChange>,
 ) -> Result<Json<UserView>, ApiError> {
     let u = existing(&s, &a).await?;
+    // Everything checked before anything is written.
+    let email = match c.email.as_deref() {
+        Some("") => None,
+        Some(e) => Some(e),
+        None => u.email.as_deref(),
+    };
+    check_email(email)?;
+    if c.password.as_deref() == Some("") {
+        return Err(ApiError::BadRequest("password must not be empty".into()));
+    }
     if c.display_name.is_some() || c.email.is_some() {
-        let email = match c.email.as_deref() {
-            Some("") => None,
-            Some(e) => Some(e),
-            None => u.email.as_deref(),
-        };
-        check_email(email)?;
         let name = c.display_name.as_deref().unwrap_or(&u.display_name);
         s.store.set_profile(&u.aor, name, email).await?;
     }
     if let Some(p) = &c.password {
-        if p.is_empty() {
-            return Err(ApiError::BadRequest("password must not be empty".into()));
-        }
         s.store
             .set_credentials(&u.aor, &credentials(&u.aor, &s.domain, p))
             .await?;
@@ -236,10 +237,6 @@ pub(crate) async fn existing(s: &ApiState, a: &str) -> Result<User, ApiError> {
 }
 
 fn check_email(e: Option<&str>) -> Result<(), ApiError> {
-    match e {
-        Some(e) if !e.contains('@') || e.contains(char::is_whitespace) => Err(
-            ApiError::BadRequest(format!("invalid e-mail address {e:?}")),
-        ),
-        _ => Ok(()),
-    }
+    e.map_or(Ok(()), crate::import::check_email)
+        .map_err(ApiError::BadRequest)
 }

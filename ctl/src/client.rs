@@ -86,7 +86,8 @@ impl Client {
         })?;
         let mut cfg = Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(60)));
+            // A notification may wait for a SIP transaction (32 s) and an SMTP relay.
+            .timeout_global(Some(std::time::Duration::from_secs(300)));
         if let Some(ca) = ca.or(file.ca) {
             let pem = std::fs::read(&ca).map_err(|e| {
                 Failure::new(
@@ -140,8 +141,15 @@ impl Client {
         let status = resp.status().as_u16();
         let body = resp
             .body_mut()
+            .with_config()
+            .limit(u64::MAX)
             .read_to_string()
-            .map_err(|e| self.unreachable(e))?;
+            .map_err(|e| {
+                Failure::new(
+                    1,
+                    format!("{method} {path}: reading the answer failed: {e}"),
+                )
+            })?;
         if (200..300).contains(&status) {
             return Ok(Reply { body });
         }

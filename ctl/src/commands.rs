@@ -533,12 +533,12 @@ fn when(s: &str) -> Result<String, Failure> {
     let n: Option<u64> = s
         .get(..s.len().saturating_sub(1))
         .and_then(|n| n.parse().ok());
-    match n {
-        Some(n) if unit > 0 => {
+    match n.and_then(|n| n.checked_mul(unit * 1000)) {
+        Some(age) if unit > 0 => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64);
-            Ok(now.saturating_sub(n * unit * 1000).to_string())
+            Ok(now.saturating_sub(age).to_string())
         }
         _ => Err(Failure::new(
             EXIT_DATA,

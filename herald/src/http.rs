@@ -80,6 +80,9 @@ pub fn ops_router(ready: Readiness) -> Router {
         .with_state(ops)
 }
 
+/// Connections the HTTPS listener holds at once.
+const MAX_HTTPS_CONNECTIONS: usize = 1024;
+
 /// Serves `app` over TLS (HTTP/1.1) until `shutdown` turns true.
 pub async fn serve_router_tls(
     listener: TcpListener,
@@ -100,6 +103,10 @@ pub async fn serve_router_tls(
             },
             _ = shutdown.changed() => break,
         };
+        if conns.len() >= MAX_HTTPS_CONNECTIONS {
+            tracing::warn!(%peer, "HTTPS connection refused: too many open");
+            continue;
+        }
         let (tls, app) = (tls.clone(), app.clone());
         conns.spawn(async move {
             let stream = match tokio::time::timeout(Duration::from_secs(10), tls.accept(sock)).await
@@ -110,6 +117,8 @@ pub async fn serve_router_tls(
             let app = app.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
             let service = hyper_util::service::TowerToHyperService::new(app);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await
             {

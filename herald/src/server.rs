@@ -85,8 +85,20 @@ pub async fn run(
     };
     let mut ops_app = http::ops_router(ready.clone());
     let mut api_app = Some(api);
+    // Tokens must not cross a network in clear: on a plain HTTP listener beyond loopback
+    // (one opened for a load balancer's health checks) the API is not served.
+    let shared_ok = api_tls.is_some() || http_addr.is_some_and(|a| a.ip().is_loopback());
+    let mut api_addr = api_addr;
     if api_listener.is_none() {
-        ops_app = ops_app.merge(api_app.take().unwrap_or_default());
+        if shared_ok {
+            ops_app = ops_app.merge(api_app.take().unwrap_or_default());
+        } else {
+            tracing::warn!(
+                "admin API not served: HERALD_HTTP listens beyond loopback without TLS; \
+                 give it HERALD_API (with HERALD_API_TLS_CERT/KEY)"
+            );
+            api_addr = None;
+        }
     }
     let serve = |l, app, tls: Option<tokio_rustls::TlsAcceptor>| match tls {
         Some(t) => tokio::spawn(http::serve_router_tls(l, app, t, stop_rx.clone())),

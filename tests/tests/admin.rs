@@ -345,3 +345,31 @@ fn the_api_is_served_over_tls_when_a_certificate_is_set() {
         "the API has its own listener"
     );
 }
+
+#[test]
+fn the_api_is_not_served_in_clear_beyond_loopback() {
+    let dir = test_dir("admin-exposed");
+    let port = herald_tests::free_port();
+    let http = format!("0.0.0.0:{port}");
+    let s = Server::start(dir.path(), &[("HERALD_HTTP", http.as_str())]);
+    assert!(!s.addrs.contains_key("api"), "no API address printed");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let get = |path: &str| {
+        agent
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(get("/healthz"), 200, "health checks still answered");
+    assert_eq!(get("/api/v1/openapi.json"), 404);
+    assert_eq!(get("/api/v1/users"), 404);
+    assert!(
+        s.log_text().contains("admin API not served"),
+        "and the log says why"
+    );
+}

@@ -76,13 +76,20 @@ pub(super) fn load(s: &Settings<'_>, f: &File, domain: &str) -> Result<Admin, Co
         }
     };
     let retention = s.num("archive_retention_days", f.archive_retention_days, 0u32)?;
+    let notify_name = s
+        .string("notify_name", f.notify_name.clone())
+        .unwrap_or_else(|| "Herald".into());
+    if notify_name.chars().any(char::is_control) {
+        return Err(err(
+            &Settings::label("notify_name"),
+            "control characters are not allowed",
+        ));
+    }
     Ok(Admin {
         api: s.addr("api", f.api.clone(), "off")?,
         api_tls,
         notify_from,
-        notify_name: s
-            .string("notify_name", f.notify_name.clone())
-            .unwrap_or_else(|| "Herald".into()),
+        notify_name,
         when_busy,
         smtp: smtp(s, f, domain)?,
         archive_retention_days: (retention > 0).then_some(retention),

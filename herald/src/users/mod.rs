@@ -43,6 +43,9 @@ pub async fn add(
     password: &str,
     realm: &str,
 ) -> Result<(), AdminError> {
+    if let Some(e) = &email {
+        import::check_email(e).map_err(AdminError::Address)?;
+    }
     let user = User {
         credentials: credentials(&aor, realm, password),
         aor,

@@ -6,7 +6,10 @@ use herald_sip::{HeaderName, Method, Request};
 use tokio::sync::oneshot;
 
 use super::{fork::Origin, now_secs, Command, Core, HomeServer};
-use crate::{presence::pidf::Pidf, store::Aor};
+use crate::{
+    presence::pidf::Pidf,
+    store::{Aor, Outcome},
+};
 
 /// A notification for one user.
 #[derive(Debug, Clone)]
@@ -82,6 +85,9 @@ impl Core {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, to = %n.to, "notification: bindings not read");
+                let req = self.notice_request(&n);
+                self.archive_message(&req, sender_of(&req).as_ref(), Outcome::Refused(500))
+                    .await;
                 let _ = reply.send(NoticeResult::Failed(500));
                 return;
             }
@@ -90,6 +96,22 @@ impl Core {
             let _ = reply.send(NoticeResult::NoDevice);
             return;
         }
+        let req = self.notice_request(&n);
+        let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
+        let origin = Origin::Notice(Some(reply));
+        if !self
+            .start_fork(origin, req.clone(), None, targets, None)
+            .await
+        {
+            // The caller learns Failed(503) from the dropped answer.
+            tracing::warn!(to = %n.to, "notification: no branch could be started");
+            self.archive_message(&req, sender_of(&req).as_ref(), Outcome::Refused(503))
+                .await;
+        }
+    }
+
+    /// The MESSAGE of a notification.
+    fn notice_request(&self, n: &Notice) -> Request {
         let body = if n.subject.is_empty() {
             n.text.clone()
         } else {
@@ -97,18 +119,13 @@ impl Core {
         };
         let mut req = self.server_message(&n.to, &n.from, "text/plain;charset=utf-8", body.into());
         if !n.subject.is_empty() {
-            req.headers
-                .push(HeaderName::Subject, n.subject.replace(['\r', '\n'], " "));
+            req.headers.push(HeaderName::Subject, one_line(&n.subject));
         }
         if n.urgent {
             req.headers
                 .push(HeaderName::Other("Priority".into()), "urgent");
         }
-        let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
-        let origin = Origin::Notice(Some(reply));
-        if !self.start_fork(origin, req, None, targets, None).await {
-            tracing::warn!(to = %n.to, "notification: no branch could be started");
-        }
+        req
     }
 
     /// A MESSAGE this server originates to `aor` (stored messages, notifications).
@@ -129,8 +146,22 @@ impl Core {
             format!("{:016x}@{}", rand::random::<u64>(), self.cfg.domain),
         );
         req.headers.push(HeaderName::CSeq, "1 MESSAGE");
-        req.headers.push(HeaderName::ContentType, content_type);
+        req.headers
+            .push(HeaderName::ContentType, one_line(content_type));
         req.body = body;
         req
     }
+}
+
+/// The AOR in a request's From header (the service identity of a notification).
+pub(super) fn sender_of(req: &Request) -> Option<Aor> {
+    req.headers.from().ok().and_then(|f| Aor::of(&f.uri))
+}
+
+/// A header value with every control character (CR, LF above all) made a space: values
+/// that came from a store or an operator must not add headers.
+fn one_line(v: &str) -> String {
+    v.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }

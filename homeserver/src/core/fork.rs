@@ -308,7 +308,7 @@ impl Core {
             return;
         };
         let req = fork.request.clone();
-        let sender = req.headers.from().ok().and_then(|f| Aor::of(&f.uri));
+        let sender = super::admin::sender_of(&req);
         self.archive_message(&req, sender.as_ref(), outcome).await;
         let _ = reply.send(result);
     }

@@ -7,4 +7,5 @@ pub mod admin;
 pub mod config;
 pub mod http;
 pub mod server;
+pub mod store;
 pub mod users;

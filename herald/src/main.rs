@@ -7,7 +7,7 @@ use herald::{
     config::{Config, Env},
     server, users,
 };
-use herald_homeserver::store::{sqlite::SqliteStore, Aor, ArchiveStore, Store, TokenStore};
+use herald_homeserver::store::{Aor, Store};
 
 /// Herald: SIP instant messaging, presence and call routing server.
 #[derive(Parser)]
@@ -208,7 +208,7 @@ async fn shutdown_signal() {
 }
 
 async fn archive(cfg: Config, address: &str, limit: u32) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&cfg.database()).await?;
+    let store = herald::store::open(&cfg).await?;
     let aor = users::address(address, &cfg.domain)?;
     for e in store.archived(&aor, limit).await? {
         let line = serde_json::json!({
@@ -226,8 +226,7 @@ async fn archive(cfg: Config, address: &str, limit: u32) -> anyhow::Result<()> {
 }
 
 async fn token(cfg: Config, cmd: TokenCommand) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&cfg.data_dir)?;
-    let store = SqliteStore::open(&cfg.database()).await?;
+    let store = herald::store::open(&cfg).await?;
     match cmd {
         TokenCommand::Create { name } => {
             anyhow::ensure!(
@@ -282,8 +281,7 @@ fn read_password(given: Option<String>, stdin: bool) -> anyhow::Result<(String, 
 }
 
 async fn user(cfg: Config, cmd: UserCommand) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&cfg.data_dir)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&cfg.database()).await?);
+    let store: Arc<dyn Store> = herald::store::open(&cfg).await?;
     let domain = cfg.domain.clone();
     let addr = |a: &str| users::address(a, &domain);
     match cmd {

@@ -10,11 +10,7 @@ use std::{
 };
 
 use herald_frontend::{Bound, FrontendConfig, Listeners};
-use herald_homeserver::{
-    config::HomeConfig,
-    store::{cache::CachedStore, sqlite::SqliteStore},
-    HomeServer,
-};
+use herald_homeserver::{config::HomeConfig, store::cache::CachedStore, HomeServer};
 use herald_proto::v1::Transport;
 use tokio::sync::watch;
 
@@ -58,8 +54,11 @@ pub async fn run(
         Some(pair) => Some(herald_frontend::tls_acceptor(Some(pair), None)?),
         None => None,
     };
-    let sqlite = SqliteStore::open(&cfg.database()).await?;
-    let (store, writer) = CachedStore::new(Arc::new(sqlite)).await?;
+    let (store, writer) = CachedStore::new(crate::store::open(&cfg).await?).await?;
+    let store = match cfg.store {
+        crate::config::StoreKind::Pool { .. } => store.with_bindings_written_through(),
+        crate::config::StoreKind::Embedded => store,
+    };
     let listeners = Listeners::bind(frontend_config(&cfg)).await?;
     let bound = listeners.bound().clone();
     let host = advertise_host(&cfg, &bound);

@@ -6,7 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use herald_tests::{api::Ctl, test_dir, udp::UdpDevice, Server, DOMAIN};
+use herald_tests::{
+    api::Ctl,
+    services::{Postgres, Redis},
+    test_dir,
+    udp::UdpDevice,
+    Server, DOMAIN,
+};
 
 const LIST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">
@@ -17,19 +23,43 @@ const LIST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 #[test]
 fn a_backup_restores_into_a_fresh_server_and_the_offline_message_arrives() {
     let dir = test_dir("backup");
-    let old_dir = dir.path().join("old");
-    let new_dir = dir.path().join("new");
+    backup_then_restore(dir.path(), &[]);
+}
+
+/// The backup of the embedded edition restores into a server on the pool's store
+/// (PostgreSQL and Redis): the file names no store.
+#[test]
+fn an_embedded_backup_restores_into_the_pool_store() {
+    let dir = test_dir("backup-pool");
+    let pg = Postgres::start(dir.path());
+    let redis = Redis::start(dir.path());
+    let pg_url = pg.create_database("herald");
+    let redis_url = redis.url();
+    backup_then_restore(
+        dir.path(),
+        &[
+            ("HERALD_STORE", "pool"),
+            ("HERALD_POSTGRES_URL", pg_url.as_str()),
+            ("HERALD_REDIS_URL", redis_url.as_str()),
+        ],
+    );
+}
+
+/// Backs up an embedded server and restores into a new one with `target` settings.
+fn backup_then_restore(dir: &std::path::Path, target: &[(&str, &str)]) {
+    let old_dir = dir.join("old");
+    let new_dir = dir.join("new");
     std::fs::create_dir_all(&old_dir).unwrap();
     std::fs::create_dir_all(&new_dir).unwrap();
     let old = Server::start(&old_dir, &[]);
     let ctl = Ctl::new(&old);
     let csv = Ctl::file(
-        dir.path(),
+        dir,
         "users.csv",
         "address,display_name,password,email\nalice,Alice,alice-pw,alice@mail.example\nbob,Bob,bob-pw,\n",
     );
     ctl.run(&["user", "import", &csv]).ok("users");
-    let list = Ctl::file(dir.path(), "list.xml", LIST);
+    let list = Ctl::file(dir, "list.xml", LIST);
     ctl.run(&["buddies", "set", "alice", &list])
         .ok("alice's buddy list");
     let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), old.addr("udp"), "alice", "alice-pw");
@@ -57,7 +87,7 @@ fn a_backup_restores_into_a_fresh_server_and_the_offline_message_arrives() {
         assert!(Instant::now() < deadline, "archive record never written");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let file = dir.path().join("herald.backup");
+    let file = dir.join("herald.backup");
     let file = file.to_str().unwrap();
     ctl.run(&["backup", file]).ok("backup");
     let text = std::fs::read_to_string(file).unwrap();
@@ -67,7 +97,7 @@ fn a_backup_restores_into_a_fresh_server_and_the_offline_message_arrives() {
     );
     drop(old);
 
-    let new = Server::start(&new_dir, &[]);
+    let new = Server::start(&new_dir, target);
     let ctl = Ctl::new(&new);
     let restored = ctl.run(&["--json", "restore", file]).ok("restore").json();
     assert_eq!(restored["users"], 2, "{restored}");
@@ -114,7 +144,7 @@ fn a_backup_restores_into_a_fresh_server_and_the_offline_message_arrives() {
     assert!(herald_tests::device::from_uri(&msg).contains("alice@example.com"));
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let backup2 = dir.path().join("after.backup");
+        let backup2 = dir.join("after.backup");
         ctl.run(&["backup", backup2.to_str().unwrap()])
             .ok("second backup");
         let t = std::fs::read_to_string(&backup2).unwrap();

@@ -15,9 +15,11 @@ use serde::Deserialize;
 mod admin;
 mod limits;
 mod presence;
+mod store;
 
 pub use admin::Admin;
 pub use limits::Limits;
+pub use store::StoreKind;
 
 /// A configuration error, naming the setting.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +111,10 @@ struct File {
     smtp_password: Option<String>,
     smtp_from: Option<String>,
     archive_retention_days: Option<u32>,
+    store: Option<String>,
+    postgres_url: Option<String>,
+    redis_url: Option<String>,
+    redis_prefix: Option<String>,
 }
 
 /// Checked settings.
@@ -149,6 +155,8 @@ pub struct Config {
     pub worker_threads: Option<usize>,
     /// The admin API, notifications and archive retention.
     pub admin: Admin,
+    /// Where the data lives.
+    pub store: StoreKind,
 }
 
 impl Config {
@@ -250,6 +258,7 @@ impl Config {
                 n => Some(n),
             },
             admin: admin::load(&s, &f, &domain.to_ascii_lowercase())?,
+            store: store::load(&s, &f)?,
         };
         cfg.check()?;
         Ok(cfg)

@@ -139,7 +139,10 @@ impl Core {
 
     async fn store_failed(&mut self, at: &At, req: &Request, e: &crate::store::StoreError) {
         tracing::error!(error = %e, "store failure handling MESSAGE");
-        let r = reply::to(req, StatusCode::SERVER_INTERNAL_ERROR, &self.cfg);
+        // Temporary (the database is away): 503 with Retry-After, so that the client sends
+        // again later rather than giving up (RFC 3261 §21.5.4).
+        let mut r = reply::to(req, StatusCode::SERVICE_UNAVAILABLE, &self.cfg);
+        r.headers.push(HeaderName::RetryAfter, "5");
         self.reply(at, r).await;
     }
 

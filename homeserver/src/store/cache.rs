@@ -10,13 +10,15 @@
 //!   another process is read from the database until the next reload;
 //! - bindings: this home server is the only writer of its users' bindings, so after the
 //!   first read of an AOR the in-memory copy is authoritative; writes update it at once
-//!   and reach the database through a write-behind task, in order;
+//!   and reach the database through a write-behind task, in order (or, on the pool's
+//!   store, before the REGISTER is answered: `with_bindings_written_through`);
 //! - the archive: appended through the same write-behind task.
 //!
 //! Offline messages go straight to the database: a 202 is only sent once the message is
 //! stored. A write-behind entry is lost only if the process dies between the answer and
-//! the write (a batch gathers for 10 ms, then is written at once); on a graceful shutdown
-//! the queue is drained before the process exits.
+//! the write (a batch gathers for 10 ms, then is written at once); a batch the database
+//! refuses is retried until it is written; on a graceful shutdown the queue is drained
+//! before the process exits.
 
 use std::{
     collections::HashMap,
@@ -50,6 +52,9 @@ struct UserCache {
 
 /// Most writes applied in one batch.
 const BATCH: usize = 512;
+/// The first and the longest pause before a failed batch is tried again.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(2);
 /// How long a batch may gather after its first write.
 const BATCH_WINDOW: Duration = Duration::from_millis(10);
 
@@ -60,6 +65,9 @@ pub struct CachedStore {
     miss_version: Mutex<Option<(Instant, u64)>>,
     bindings: Mutex<HashMap<Aor, Vec<Binding>>>,
     writes: mpsc::Sender<BatchWrite>,
+    /// Registrations are written before the REGISTER is answered (the pool: a home server
+    /// may die a millisecond after its 200 OK, and another must find the binding).
+    bindings_through: bool,
 }
 
 impl CachedStore {
@@ -83,8 +91,15 @@ impl CachedStore {
             miss_version: Mutex::new(None),
             bindings: Mutex::new(HashMap::new()),
             writes,
+            bindings_through: false,
         };
         Ok((store, writer))
+    }
+
+    /// Writes bindings through to the store (answered only once stored) instead of behind.
+    pub fn with_bindings_written_through(mut self) -> CachedStore {
+        self.bindings_through = true;
+        self
     }
 
     async fn queue(&self, w: BatchWrite) {
@@ -177,8 +192,16 @@ async fn write_behind(store: Arc<dyn Store>, mut rx: mpsc::Receiver<BatchWrite>)
                 }
             }
         }
-        if let Err(e) = store.write_batch(&buf).await {
-            tracing::error!(error = %e, writes = buf.len(), "write-behind batch failed");
+        // A batch that fails is retried until it is written, in order: nothing the engine
+        // answered for is dropped while the database is away (meanwhile the queue fills
+        // and callers wait for room). Every write is idempotent (sets replace, the archive
+        // is one transaction), so a retry after a partial failure repeats nothing.
+        let mut pause = RETRY_FIRST;
+        while let Err(e) = store.write_batch(&buf).await {
+            tracing::error!(error = %e, writes = buf.len(), retry_in = ?pause, "write-behind batch failed");
+            metrics::counter!("herald_store_write_retries_total").increment(1);
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_MAX);
         }
         buf.clear();
     }
@@ -317,6 +340,11 @@ impl BindingStore for CachedStore {
     }
 
     async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
+        if self.bindings_through {
+            self.inner.replace_bindings(aor, bindings).await?;
+            lock(&self.bindings).insert(aor.clone(), bindings.to_vec());
+            return Ok(());
+        }
         lock(&self.bindings).insert(aor.clone(), bindings.to_vec());
         self.queue(BatchWrite::Bindings(aor.clone(), bindings.to_vec()))
             .await;

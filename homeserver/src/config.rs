@@ -24,6 +24,9 @@ pub struct HomeConfig {
     pub default_expires: u32,
     /// Largest MESSAGE body accepted (413 above it).
     pub max_message_body: usize,
+    /// Compliance archiving: a MESSAGE is archived, durably, before it is delivered; when
+    /// the archive cannot be written it is refused (503) rather than delivered unarchived.
+    pub archive_compliance: bool,
     /// Digest algorithms offered, in order of preference (RFC 8760 §2.4: clients take the
     /// first they support; some old clients only read the first challenge).
     pub auth_algorithms: Vec<herald_sip::auth::Algorithm>,
@@ -78,6 +81,7 @@ impl HomeConfig {
             max_expires: 86_400,
             default_expires: 3600,
             max_message_body: 64 * 1024,
+            archive_compliance: false,
             auth_algorithms: vec![
                 herald_sip::auth::Algorithm::Sha256,
                 herald_sip::auth::Algorithm::Md5,

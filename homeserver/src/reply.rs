@@ -19,6 +19,14 @@ pub fn to(req: &Request, status: StatusCode, cfg: &HomeConfig) -> Response {
 }
 
 /// A response with a reason phrase that names the problem.
+/// 503 with Retry-After: the store is away for a moment (RFC 3261 §21.5.4); the client
+/// sends again later instead of giving up, and nothing was acknowledged.
+pub fn unavailable(req: &Request, cfg: &HomeConfig) -> Response {
+    let mut r = to(req, StatusCode::SERVICE_UNAVAILABLE, cfg);
+    r.headers.push(herald_sip::HeaderName::RetryAfter, "5");
+    r
+}
+
 pub fn with_reason(req: &Request, status: StatusCode, reason: &str, cfg: &HomeConfig) -> Response {
     to(req, status, cfg).with_reason(reason.to_owned())
 }

@@ -144,3 +144,85 @@ fn the_server_runs_on_postgres_and_redis_and_rides_out_their_restarts() {
     }
     assert_eq!(got, ["for carol 1", "for carol 3"]);
 }
+
+/// Compliance archiving: with PostgreSQL away, a MESSAGE to a registered device is
+/// refused with 503 and never reaches the device; once it is back, messages are archived
+/// (`accepted`) before they are delivered.
+#[test]
+fn compliance_mode_refuses_what_it_cannot_archive() {
+    let dir = test_dir("pool-compliance");
+    let mut pg = Postgres::start(dir.path());
+    let redis = Redis::start(dir.path());
+    let pg_url = pg.create_database("herald");
+    let redis_url = redis.url();
+    let s = Server::start(
+        dir.path(),
+        &[
+            ("HERALD_STORE", "pool"),
+            ("HERALD_POSTGRES_URL", pg_url.as_str()),
+            ("HERALD_REDIS_URL", redis_url.as_str()),
+            ("HERALD_ARCHIVE_MODE", "compliance"),
+        ],
+    );
+    for u in ["alice", "bob"] {
+        s.add_user(u, &format!("{u}-pw"));
+    }
+    let mut bob = device(&s, "bob");
+    assert_eq!(bob.register(DOMAIN), 200);
+    let ctl = Ctl::new(&s);
+    pg.kill();
+    assert_eq!(send(&s, "bob", "unarchivable"), 503);
+    assert!(
+        bob.next_request("MESSAGE", Duration::from_millis(500))
+            .is_none(),
+        "not delivered unarchived"
+    );
+    pg.restart();
+    let addr = s.addr("udp");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let sender = std::thread::spawn(move || {
+            UdpDevice::udp([127, 0, 0, 1].into(), addr, "alice", "alice-pw").message(
+                DOMAIN,
+                "bob",
+                "alice",
+                "archived first",
+            )
+        });
+        let got = bob.answer_next("MESSAGE", Duration::from_secs(3));
+        let st = sender.join().unwrap();
+        if st == 200 {
+            assert_eq!(
+                String::from_utf8_lossy(&got.unwrap().body),
+                "archived first"
+            );
+            break st;
+        }
+        assert!(Instant::now() < deadline, "PostgreSQL back, still {st}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let outcomes = loop {
+        let hits = ctl
+            .run(&["--json", "archive", "search", "--text", "archived first"])
+            .ok("search")
+            .json();
+        let outcomes: Vec<String> = hits
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["outcome"].as_str().unwrap().to_owned())
+            .collect();
+        if outcomes.len() >= 2 || Instant::now() > deadline {
+            break outcomes;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(outcomes, ["accepted", "delivered:200"]);
+    let none = ctl
+        .run(&["--json", "archive", "search", "--text", "unarchivable"])
+        .ok("search")
+        .json();
+    assert!(none.as_array().unwrap().is_empty());
+}

@@ -24,6 +24,8 @@ pub struct Admin {
     pub smtp: Option<MailConfig>,
     /// Archive records older than this are deleted daily; `None`: kept forever.
     pub archive_retention_days: Option<u32>,
+    /// `HERALD_ARCHIVE_MODE=compliance`: no MESSAGE delivered before it is archived.
+    pub archive_compliance: bool,
 }
 
 pub(super) fn load(s: &Settings<'_>, f: &File, domain: &str) -> Result<Admin, ConfigError> {
@@ -76,6 +78,16 @@ pub(super) fn load(s: &Settings<'_>, f: &File, domain: &str) -> Result<Admin, Co
         }
     };
     let retention = s.num("archive_retention_days", f.archive_retention_days, 0u32)?;
+    let archive_compliance = match s.string("archive_mode", f.archive_mode.clone()).as_deref() {
+        None | Some("best-effort") => false,
+        Some("compliance") => true,
+        Some(other) => {
+            return Err(err(
+                &Settings::label("archive_mode"),
+                format!("{other:?} is not best-effort or compliance"),
+            ))
+        }
+    };
     let notify_name = s
         .string("notify_name", f.notify_name.clone())
         .unwrap_or_else(|| "Herald".into());
@@ -93,6 +105,7 @@ pub(super) fn load(s: &Settings<'_>, f: &File, domain: &str) -> Result<Admin, Co
         when_busy,
         smtp: smtp(s, f, domain)?,
         archive_retention_days: (retention > 0).then_some(retention),
+        archive_compliance,
     })
 }
 

@@ -111,6 +111,7 @@ struct File {
     smtp_password: Option<String>,
     smtp_from: Option<String>,
     archive_retention_days: Option<u32>,
+    archive_mode: Option<String>,
     store: Option<String>,
     postgres_url: Option<String>,
     redis_url: Option<String>,

@@ -144,7 +144,7 @@ impl Core {
             }
             Err(e) => {
                 tracing::error!(error = %e, "store failure during authentication");
-                let r = reply::to(req, StatusCode::SERVER_INTERNAL_ERROR, &cfg);
+                let r = reply::unavailable(req, &cfg);
                 self.reply(at, r).await;
                 return None;
             }
@@ -216,7 +216,7 @@ impl Core {
             Ok(Err(r)) => self.reply(&at, r).await,
             Err(e) => {
                 tracing::error!(error = %e, "store failure in the registrar");
-                let r = reply::to(&req, StatusCode::SERVER_INTERNAL_ERROR, &cfg);
+                let r = reply::unavailable(&req, &cfg);
                 self.reply(&at, r).await;
             }
         }

@@ -48,6 +48,15 @@ impl Core {
             let r = reply::with_reason(&req, StatusCode::BAD_REQUEST, "Missing Via branch", &cfg);
             return self.reply(&at, r).await;
         };
+        if cfg.archive_compliance && !bindings.is_empty() {
+            // Stored messages are archived in the same transaction; delivered ones first
+            // get a durable record here, or are not delivered at all.
+            let entry = self.archive_entry(&req, sender.as_ref(), Outcome::Accepted);
+            if let Err(e) = self.store.archive_durably(&entry).await {
+                tracing::error!(error = %e, "compliance archiving failed: MESSAGE refused");
+                return self.store_failed(&at, &req, &e).await;
+            }
+        }
         if bindings.is_empty() {
             return self.store_offline(at, req, sender).await;
         }
@@ -139,10 +148,7 @@ impl Core {
 
     async fn store_failed(&mut self, at: &At, req: &Request, e: &crate::store::StoreError) {
         tracing::error!(error = %e, "store failure handling MESSAGE");
-        // Temporary (the database is away): 503 with Retry-After, so that the client sends
-        // again later rather than giving up (RFC 3261 §21.5.4).
-        let mut r = reply::to(req, StatusCode::SERVICE_UNAVAILABLE, &self.cfg);
-        r.headers.push(HeaderName::RetryAfter, "5");
+        let r = reply::unavailable(req, &self.cfg);
         self.reply(at, r).await;
     }
 

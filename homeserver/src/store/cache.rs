@@ -391,6 +391,10 @@ impl ArchiveStore for CachedStore {
         Ok(())
     }
 
+    async fn archive_durably(&self, entry: &ArchiveEntry) -> StoreResult<()> {
+        self.inner.archive(entry).await
+    }
+
     async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>> {
         self.inner.archived(aor, limit).await
     }

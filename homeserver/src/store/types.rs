@@ -134,6 +134,9 @@ pub enum Outcome {
     Stored,
     /// Refused or failed with this status.
     Refused(u16),
+    /// Compliance archiving: recorded before delivery was attempted (the outcome follows
+    /// in a record of its own).
+    Accepted,
     /// A notification sent by e-mail (no device took it).
     Mailed,
     /// A notification that reached no one (no device, and no e-mail could be sent).
@@ -146,6 +149,7 @@ impl Outcome {
             Outcome::Delivered(s) => format!("delivered:{s}"),
             Outcome::Stored => "stored".into(),
             Outcome::Refused(s) => format!("refused:{s}"),
+            Outcome::Accepted => "accepted".into(),
             Outcome::Mailed => "mailed".into(),
             Outcome::Undelivered => "undelivered".into(),
         }
@@ -154,6 +158,7 @@ impl Outcome {
     pub fn from_db(s: &str) -> Option<Outcome> {
         match s {
             "stored" => return Some(Outcome::Stored),
+            "accepted" => return Some(Outcome::Accepted),
             "mailed" => return Some(Outcome::Mailed),
             "undelivered" => return Some(Outcome::Undelivered),
             _ => {}
@@ -247,6 +252,7 @@ mod tests {
             Outcome::Delivered(200),
             Outcome::Stored,
             Outcome::Refused(413),
+            Outcome::Accepted,
             Outcome::Mailed,
             Outcome::Undelivered,
         ] {

@@ -9,6 +9,7 @@ mod budget;
 pub mod config;
 mod flows;
 mod ingress;
+pub mod route;
 mod stream;
 mod tls;
 mod udp;

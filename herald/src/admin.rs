@@ -38,7 +38,7 @@ pub fn state(
     cfg: &Config,
     store: Arc<dyn Store>,
     home: HomeServer,
-    flows: Arc<FlowTable>,
+    flows: Option<Arc<FlowTable>>,
 ) -> anyhow::Result<ApiState> {
     let a = &cfg.admin;
     let service = Aor::parse(&a.notify_from)
@@ -51,7 +51,7 @@ pub fn state(
         store,
         home,
         domain: cfg.domain.clone(),
-        flows: Some(Arc::new(Flows(flows))),
+        flows: flows.map(|f| Arc::new(Flows(f)) as Arc<dyn FlowDirectory>),
         notify: Arc::new(NotifyConfig {
             service,
             service_name: a.notify_name.clone(),

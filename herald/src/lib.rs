@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod config;
 pub mod http;
+pub mod pool;
 pub mod server;
 pub mod store;
 pub mod users;

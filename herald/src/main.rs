@@ -22,8 +22,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (the default).
+    /// Run the server (the default): front end and home server in one process.
     Run,
+    /// Run a front end of a pool (SIP listeners; needs HERALD_STORE=pool for membership).
+    Frontend,
+    /// Run a home server of a pool (needs HERALD_STORE=pool).
+    Homeserver,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -123,6 +127,16 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => run(cfg).await,
+            Command::Frontend => {
+                herald::pool::run_frontend(cfg, shutdown_signal(), |r| node_ready("front end", r))
+                    .await
+            }
+            Command::Homeserver => {
+                herald::pool::run_homeserver(cfg, shutdown_signal(), |r| {
+                    node_ready("home server", r)
+                })
+                .await
+            }
             Command::User(u) => user(cfg, u).await,
             Command::Token(t) => token(cfg, t).await,
             Command::Archive { address, limit } => archive(cfg, &address, limit).await,
@@ -184,6 +198,21 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         println!("ready");
     })
     .await
+}
+
+/// What a pool node prints once it serves (the tests read the `listening` lines).
+fn node_ready(role: &str, r: &herald::pool::NodeReady<'_>) {
+    println!("Herald {} ({role} of a pool)", env!("CARGO_PKG_VERSION"));
+    if let Some(bound) = r.bound {
+        for line in server::listener_lines(bound, &r.host) {
+            println!("{line}");
+        }
+    }
+    println!("listening grpc {}", r.grpc);
+    if let Some(a) = r.http {
+        println!("listening http {a} (metrics, healthz, readyz)");
+    }
+    println!("ready");
 }
 
 async fn shutdown_signal() {

@@ -65,7 +65,7 @@ pub async fn run(
     let home_cfg = home_config(&cfg, &bound, &host);
     let store: Arc<dyn herald_homeserver::store::Store> = Arc::new(store);
     let (home, engine) = HomeServer::start(home_cfg.clone(), store.clone(), listeners.flows());
-    let api_state = admin::state(&cfg, store.clone(), home.clone(), listeners.flows())?;
+    let api_state = admin::state(&cfg, store.clone(), home.clone(), Some(listeners.flows()))?;
     let retention = admin::retention(api_state.clone(), cfg.admin.archive_retention_days);
     let api = herald_api::router(api_state);
     let xcap_listener = match cfg.xcap {
@@ -146,7 +146,7 @@ pub async fn run(
     Ok(())
 }
 
-fn frontend_config(cfg: &Config) -> FrontendConfig {
+pub(crate) fn frontend_config(cfg: &Config) -> FrontendConfig {
     let mut fe = FrontendConfig::loopback();
     fe.udp = cfg.udp;
     fe.tcp = cfg.tcp;
@@ -160,7 +160,7 @@ fn frontend_config(cfg: &Config) -> FrontendConfig {
     fe
 }
 
-fn home_config(cfg: &Config, bound: &Bound, host: &str) -> HomeConfig {
+pub(crate) fn home_config(cfg: &Config, bound: &Bound, host: &str) -> HomeConfig {
     let mut h = HomeConfig::for_domain(&cfg.domain);
     let host_part = if host.contains(':') {
         format!("[{host}]")
@@ -201,7 +201,7 @@ fn home_config(cfg: &Config, bound: &Bound, host: &str) -> HomeConfig {
 
 /// The host for Via and Record-Route: configured, else the listen address, else (for a
 /// wildcard listener) the address this machine uses to reach the outside, else loopback.
-fn advertise_host(cfg: &Config, bound: &Bound) -> String {
+pub(crate) fn advertise_host(cfg: &Config, bound: &Bound) -> String {
     if let Some(a) = &cfg.advertise {
         return a.clone();
     }
@@ -213,7 +213,7 @@ fn advertise_host(cfg: &Config, bound: &Bound) -> String {
 }
 
 /// The source address the kernel would pick for an outside destination (no packet sent).
-fn outward_ip() -> Option<IpAddr> {
+pub(crate) fn outward_ip() -> Option<IpAddr> {
     let s = UdpSocket::bind(SocketAddr::from(([0, 0, 0, 0], 0))).ok()?;
     s.connect(SocketAddr::from(([192, 0, 2, 1], 9))).ok()?;
     s.local_addr()

@@ -112,6 +112,8 @@ pub struct Server {
     child: Option<Child>,
     pub dir: PathBuf,
     pub env: HashMap<String, String>,
+    /// The command (`frontend`, `homeserver`; none: the all-in-one server).
+    pub args: Vec<String>,
     /// Bound address per transport name (udp, tcp, tls, ws, wss).
     pub addrs: HashMap<String, SocketAddr>,
     pub log: PathBuf,
@@ -165,10 +167,25 @@ impl Server {
             .unwrap_or_else(|log| panic!("herald did not start; log:\n{log}"))
     }
 
+    /// Starts `herald ARGS` (a pool node) with exactly these settings.
+    pub fn start_command(dir: &Path, args: &[&str], env: HashMap<String, String>) -> Server {
+        Server::try_start(dir, args, env)
+            .unwrap_or_else(|log| panic!("herald {args:?} did not start; log:\n{log}"))
+    }
+
     /// Starts a server; on failure, its log.
     fn try_start_with(dir: &Path, env: HashMap<String, String>) -> Result<Server, String> {
+        Server::try_start(dir, &[], env)
+    }
+
+    fn try_start(
+        dir: &Path,
+        args: &[&str],
+        env: HashMap<String, String>,
+    ) -> Result<Server, String> {
         let log = dir.join(format!("herald-{}.log", free_port()));
         let mut child = Command::new(herald_bin())
+            .args(args)
             .envs(&env)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -204,6 +221,7 @@ impl Server {
             child: Some(child),
             dir: dir.to_path_buf(),
             env,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
             addrs,
             log,
         })

@@ -14,11 +14,13 @@ use serde::Deserialize;
 
 mod admin;
 mod limits;
+mod node;
 mod presence;
 mod store;
 
 pub use admin::Admin;
 pub use limits::Limits;
+pub use node::Node;
 pub use store::StoreKind;
 
 /// A configuration error, naming the setting.
@@ -112,6 +114,9 @@ struct File {
     smtp_from: Option<String>,
     archive_retention_days: Option<u32>,
     archive_mode: Option<String>,
+    node_id: Option<String>,
+    grpc: Option<String>,
+    grpc_advertise: Option<String>,
     store: Option<String>,
     postgres_url: Option<String>,
     redis_url: Option<String>,
@@ -158,6 +163,8 @@ pub struct Config {
     pub admin: Admin,
     /// Where the data lives.
     pub store: StoreKind,
+    /// This node of a pool (the `frontend` and `homeserver` commands).
+    pub node: Node,
 }
 
 impl Config {
@@ -260,6 +267,7 @@ impl Config {
             },
             admin: admin::load(&s, &f, &domain.to_ascii_lowercase())?,
             store: store::load(&s, &f)?,
+            node: node::load(&s, &f)?,
         };
         cfg.check()?;
         Ok(cfg)

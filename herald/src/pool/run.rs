@@ -1,0 +1,202 @@
+//! Starting and stopping a pool node.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use herald_frontend::{Bound, Listeners};
+use herald_homeserver::{store::cache::CachedStore, HomeServer};
+use herald_proto::v1::{edge_server::EdgeServer, home_server::HomeServer as HomeService};
+use tokio::sync::watch;
+
+use super::{edges::Edges, homes::Homes, members::Members};
+use crate::{
+    admin,
+    config::{Config, StoreKind},
+    http, server,
+};
+
+/// Where a pool node listens, once it does.
+pub struct NodeReady<'a> {
+    pub grpc: SocketAddr,
+    pub http: Option<SocketAddr>,
+    /// The SIP listeners (front ends).
+    pub bound: Option<&'a Bound>,
+    pub host: String,
+}
+
+fn redis_of(cfg: &Config) -> anyhow::Result<(String, String)> {
+    match &cfg.store {
+        StoreKind::Pool {
+            redis_url,
+            redis_prefix,
+            ..
+        } => Ok((redis_url.clone(), redis_prefix.clone())),
+        StoreKind::Embedded => anyhow::bail!(
+            "HERALD_STORE: a pool node needs HERALD_STORE=pool (with HERALD_POSTGRES_URL and HERALD_REDIS_URL)"
+        ),
+    }
+}
+
+fn advertised_grpc(cfg: &Config) -> String {
+    cfg.node.grpc_advertise.clone().unwrap_or_else(|| {
+        let a = cfg.node.grpc;
+        if a.ip().is_unspecified() {
+            let ip = server::outward_ip().map_or_else(|| "127.0.0.1".into(), |ip| ip.to_string());
+            format!("{ip}:{}", a.port())
+        } else {
+            a.to_string()
+        }
+    })
+}
+
+/// A home server: engine + store + `Home` over gRPC + the admin API.
+pub async fn run_homeserver(
+    cfg: Config,
+    shutdown: impl Future<Output = ()>,
+    on_ready: impl FnOnce(&NodeReady<'_>),
+) -> anyhow::Result<()> {
+    let (redis_url, prefix) = redis_of(&cfg)?;
+    http::prometheus();
+    let http_listener = match cfg.http {
+        Some(addr) => Some(http::bind(addr, "HERALD_HTTP").await?),
+        None => None,
+    };
+    let members = Members::connect(&redis_url, &prefix).await?;
+    let (store, writer) = CachedStore::new(crate::store::open(&cfg).await?).await?;
+    let store: Arc<dyn herald_homeserver::store::Store> =
+        Arc::new(store.with_bindings_written_through());
+    // The pool's public SIP addresses (its load balancer or front ends) go in Via and
+    // Record-Route.
+    let bound = Bound {
+        udp: cfg.udp,
+        tcp: cfg.tcp,
+        tls: cfg.tls,
+        ws: cfg.ws,
+        wss: cfg.wss,
+    };
+    let host = server::advertise_host(&cfg, &bound);
+    let mut home_cfg = server::home_config(&cfg, &bound, &host);
+    home_cfg.home_id = cfg.node.id.clone();
+    let edges = Edges::new(members.clone());
+    let (home, engine) = HomeServer::start(home_cfg, store.clone(), edges);
+    let api = herald_api::router(admin::state(&cfg, store.clone(), home.clone(), None)?);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ready = http::Readiness::default();
+    let http_addr = http_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let ops = http_listener.map(|l| {
+        let app = http::ops_router(ready.clone()).merge(api);
+        tokio::spawn(http::serve_router(l, app, stop_rx.clone()))
+    });
+    let grpc = cfg.node.grpc;
+    let mut grpc_stop = stop_rx.clone();
+    let service = HomeService::new(home.clone());
+    let grpc_task = tokio::spawn(async move {
+        let stop = async move {
+            let _ = grpc_stop.changed().await;
+        };
+        if let Err(e) = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_shutdown(grpc, stop)
+            .await
+        {
+            tracing::error!(error = %e, %grpc, "gRPC server (HERALD_GRPC) failed");
+        }
+    });
+    let announce = members.announce("home", cfg.node.id.clone(), advertised_grpc(&cfg));
+    ready.set(true);
+    on_ready(&NodeReady {
+        grpc,
+        http: http_addr,
+        bound: None,
+        host,
+    });
+    shutdown.await;
+    tracing::info!("home server stopping");
+    ready.set(false);
+    announce.abort();
+    members.withdraw("home", &cfg.node.id).await;
+    let _ = stop_tx.send(true);
+    for t in [Some(grpc_task), ops].into_iter().flatten() {
+        let _ = t.await;
+    }
+    drop(home);
+    let _ = tokio::time::timeout(Duration::from_secs(5), engine).await;
+    drop(store);
+    if tokio::time::timeout(Duration::from_secs(10), writer)
+        .await
+        .is_err()
+    {
+        tracing::error!("store writes still pending at exit");
+    }
+    Ok(())
+}
+
+/// A front end: SIP listeners + `Edge` over gRPC, messages to the ring's home servers.
+pub async fn run_frontend(
+    cfg: Config,
+    shutdown: impl Future<Output = ()>,
+    on_ready: impl FnOnce(&NodeReady<'_>),
+) -> anyhow::Result<()> {
+    let (redis_url, prefix) = redis_of(&cfg)?;
+    http::prometheus();
+    let http_listener = match cfg.http {
+        Some(addr) => Some(http::bind(addr, "HERALD_HTTP").await?),
+        None => None,
+    };
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let members = Members::connect(&redis_url, &prefix).await?;
+    let mut fe = server::frontend_config(&cfg);
+    fe.id = cfg.node.id.clone();
+    let listeners = Listeners::bind(fe).await?;
+    let bound = listeners.bound().clone();
+    let host = server::advertise_host(&cfg, &bound);
+    let homes = Homes::follow(members.clone());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ready = http::Readiness::default();
+    let http_addr = http_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let ops = http_listener.map(|l| {
+        tokio::spawn(http::serve_router(
+            l,
+            http::ops_router(ready.clone()),
+            stop_rx.clone(),
+        ))
+    });
+    let grpc = cfg.node.grpc;
+    let mut grpc_stop = stop_rx.clone();
+    let service = EdgeServer::from_arc(listeners.flows());
+    let grpc_task = tokio::spawn(async move {
+        let stop = async move {
+            let _ = grpc_stop.changed().await;
+        };
+        if let Err(e) = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_shutdown(grpc, stop)
+            .await
+        {
+            tracing::error!(error = %e, %grpc, "gRPC server (HERALD_GRPC) failed");
+        }
+    });
+    let announce = members.announce("fe", cfg.node.id.clone(), advertised_grpc(&cfg));
+    // Ready once a home server is known (a load balancer sends nothing before).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !homes.ready() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let serving = tokio::spawn(listeners.serve(Arc::new(homes), stop_rx));
+    ready.set(true);
+    on_ready(&NodeReady {
+        grpc,
+        http: http_addr,
+        bound: Some(&bound),
+        host,
+    });
+    shutdown.await;
+    tracing::info!("front end stopping");
+    ready.set(false);
+    announce.abort();
+    members.withdraw("fe", &cfg.node.id).await;
+    let _ = stop_tx.send(true);
+    for t in [Some(grpc_task), ops, Some(serving)].into_iter().flatten() {
+        let _ = t.await;
+    }
+    Ok(())
+}

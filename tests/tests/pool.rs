@@ -1,0 +1,184 @@
+//! The pool on loopback: two front ends and two home servers (separate processes, gRPC
+//! between them, membership in Redis, store in PostgreSQL + Redis). Users owned by
+//! different home servers register on different front ends and exchange messages both
+//! ways; a message to an offline user is stored and delivered when they register on the
+//! other front end.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{collections::HashMap, path::Path, time::Duration};
+
+use herald_ring::{Member, Ring};
+use herald_tests::{
+    free_port,
+    services::{Postgres, Redis},
+    test_dir,
+    udp::UdpDevice,
+    Server, DOMAIN,
+};
+
+struct Pool {
+    _pg: Postgres,
+    _redis: Redis,
+    homes: Vec<Server>,
+    fronts: Vec<Server>,
+}
+
+fn node_env(base: &HashMap<String, String>, dir: &Path, id: &str) -> HashMap<String, String> {
+    let mut env = base.clone();
+    std::fs::create_dir_all(dir).unwrap();
+    env.insert("HERALD_DATA_DIR".into(), dir.display().to_string());
+    env.insert("HERALD_NODE_ID".into(), id.into());
+    env.insert("HERALD_GRPC".into(), format!("127.0.0.1:{}", free_port()));
+    env.insert("HERALD_HTTP".into(), format!("127.0.0.1:{}", free_port()));
+    env
+}
+
+fn start_pool(dir: &Path, homes: usize, fronts: usize) -> Pool {
+    let pg = Postgres::start(dir);
+    let redis = Redis::start(dir);
+    let pg_url = pg.create_database("herald");
+    let mut base = Server::settings(dir);
+    base.insert("HERALD_STORE".into(), "pool".into());
+    base.insert("HERALD_POSTGRES_URL".into(), pg_url);
+    base.insert("HERALD_REDIS_URL".into(), redis.url());
+    for k in ["HERALD_TLS", "HERALD_WS", "HERALD_WSS", "HERALD_XCAP"] {
+        base.insert(k.into(), "off".into());
+    }
+    // Home servers advertise the first front end's SIP address (a load balancer's, in a
+    // real pool).
+    let homes: Vec<Server> = (1..=homes)
+        .map(|i| {
+            let id = format!("hs{i}");
+            let env = node_env(&base, &dir.join(&id), &id);
+            Server::start_command(dir, &["homeserver"], env)
+        })
+        .collect();
+    let fronts: Vec<Server> = (1..=fronts)
+        .map(|i| {
+            let id = format!("fe{i}");
+            let mut env = node_env(&base, &dir.join(&id), &id);
+            if i > 1 {
+                let sip = free_port();
+                env.insert("HERALD_UDP".into(), format!("127.0.0.1:{sip}"));
+                env.insert("HERALD_TCP".into(), format!("127.0.0.1:{sip}"));
+            }
+            Server::start_command(dir, &["frontend"], env)
+        })
+        .collect();
+    Pool {
+        _pg: pg,
+        _redis: redis,
+        homes,
+        fronts,
+    }
+}
+
+/// `text` without terminal colour codes.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Two users (of `candidates`) owned by different home servers of `ids`.
+fn split_users(ids: &[&str], candidates: &[&'static str]) -> (&'static str, &'static str) {
+    let ring = Ring::new(ids.iter().map(|i| Member::new(*i, 1))).unwrap();
+    let owner = |u: &str| ring.owner(&format!("{u}@{DOMAIN}")).unwrap().0.clone();
+    let first = candidates[0];
+    let other = candidates
+        .iter()
+        .find(|u| owner(u) != owner(first))
+        .expect("a user on another home server");
+    (first, other)
+}
+
+#[test]
+fn users_of_different_home_servers_on_different_front_ends_exchange_messages() {
+    let dir = test_dir("pool");
+    let pool = start_pool(dir.path(), 2, 2);
+    let (a, b) = split_users(
+        &["hs1", "hs2"],
+        &["alice", "bob", "carol", "dave", "erin", "fay"],
+    );
+    let offline = ["gus", "hal", "ivy"]
+        .into_iter()
+        .find(|u| *u != a && *u != b)
+        .unwrap();
+    for u in [a, b, offline] {
+        pool.homes[0].add_user(u, &format!("{u}-pw"));
+    }
+    let fe1 = pool.fronts[0].addr("udp");
+    let fe2 = pool.fronts[1].addr("udp");
+    let mut dev_a = UdpDevice::udp([127, 0, 0, 1].into(), fe1, a, &format!("{a}-pw"));
+    let mut dev_b = UdpDevice::udp([127, 0, 0, 1].into(), fe2, b, &format!("{b}-pw"));
+    assert_eq!(dev_a.register(DOMAIN), 200, "{a} registers on fe1");
+    assert_eq!(dev_b.register(DOMAIN), 200, "{b} registers on fe2");
+
+    // a → b: in through fe1, to b's home server, out through fe2; b's 200 back the same way.
+    let send =
+        |from: &'static str, fe: std::net::SocketAddr, to: &'static str, text: &'static str| {
+            std::thread::spawn(move || {
+                UdpDevice::udp([127, 0, 0, 1].into(), fe, from, &format!("{from}-pw"))
+                    .message(DOMAIN, to, from, text)
+            })
+        };
+    let sent = send(a, fe1, b, "across the pool");
+    let got = dev_b
+        .answer_next("MESSAGE", Duration::from_secs(10))
+        .expect("b's device gets it");
+    assert_eq!(String::from_utf8_lossy(&got.body), "across the pool");
+    assert_eq!(
+        sent.join().unwrap(),
+        200,
+        "the device's 200 reaches the sender"
+    );
+    let sent = send(b, fe2, a, "and back");
+    let got = dev_a
+        .answer_next("MESSAGE", Duration::from_secs(10))
+        .expect("a's device gets it");
+    assert_eq!(String::from_utf8_lossy(&got.body), "and back");
+    assert_eq!(sent.join().unwrap(), 200);
+
+    // Offline: stored (202), delivered when the user registers on the other front end.
+    assert_eq!(
+        send(a, fe1, offline, "while you were out").join().unwrap(),
+        202
+    );
+    let mut dev_o = UdpDevice::udp(
+        [127, 0, 0, 1].into(),
+        fe2,
+        offline,
+        &format!("{offline}-pw"),
+    );
+    assert_eq!(dev_o.register(DOMAIN), 200);
+    let got = dev_o
+        .answer_next("MESSAGE", Duration::from_secs(10))
+        .expect("stored message delivered");
+    assert_eq!(String::from_utf8_lossy(&got.body), "while you were out");
+
+    // Each home server handled its own users' registrations.
+    let logs: Vec<String> = pool.homes.iter().map(|h| plain(&h.log_text())).collect();
+    let handled = |u: &str| {
+        logs.iter()
+            .position(|l| l.contains(&format!("registered aor={u}@")))
+    };
+    assert!(handled(a).is_some() && handled(b).is_some());
+    assert_ne!(
+        handled(a),
+        handled(b),
+        "a and b live on different home servers"
+    );
+    drop(pool.fronts);
+}

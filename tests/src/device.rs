@@ -91,6 +91,54 @@ impl<W: Wire> Device<W> {
         }
     }
 
+    /// The final response to the request with `call_id` within `timeout` (others, late
+    /// answers to earlier requests, are skipped).
+    pub fn response_to(&mut self, call_id: &str, timeout: Duration) -> Option<Response> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let r = self.response_within(left)?;
+            if r.headers.call_id().ok() == Some(call_id) {
+                return Some(r);
+            }
+        }
+    }
+
+    /// A MESSAGE that may get no answer (a server dying under it): the final status, or
+    /// `None` when a step got no final response within `timeout`.
+    pub fn try_message(
+        &mut self,
+        domain: &str,
+        to_user: &str,
+        body: &str,
+        timeout: Duration,
+    ) -> Option<u16> {
+        let uri = format!("sip:{to_user}@{domain}");
+        let me = self.user.clone();
+        let first = self.build("MESSAGE", &uri, &me, domain, None, body);
+        let call_id = first
+            .lines()
+            .find_map(|l| l.strip_prefix("Call-ID: "))
+            .unwrap_or_default()
+            .to_owned();
+        self.wire.send(&first);
+        let r = self.response_to(&call_id, timeout)?;
+        if r.status.as_u16() != 407 {
+            return Some(r.status.as_u16());
+        }
+        let ch = Challenge::parse(r.headers.get(&HeaderName::ProxyAuthenticate)?).ok()?;
+        let creds = ch.answer(&self.user, &self.password, "MESSAGE", &uri, 1, "devclient");
+        let second = self.build("MESSAGE", &uri, &me, domain, Some(&creds), body);
+        let call_id = second
+            .lines()
+            .find_map(|l| l.strip_prefix("Call-ID: "))
+            .unwrap_or_default()
+            .to_owned();
+        self.wire.send(&second);
+        self.response_to(&call_id, timeout)
+            .map(|r| r.status.as_u16())
+    }
+
     /// The text of a request from this device. REGISTER binds this device's contact for
     /// ten minutes and keeps one Call-ID; other requests get a Call-ID of their own.
     pub fn build(

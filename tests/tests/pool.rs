@@ -182,3 +182,116 @@ fn users_of_different_home_servers_on_different_front_ends_exchange_messages() {
     );
     drop(pool.fronts);
 }
+
+/// `kill -9` of a home server under a continuous MESSAGE load: every message answered
+/// 200 reached its recipient's device, every other one got an error or no answer (never a
+/// false 200), and within seconds the dead server's users are served by the next one on
+/// the ring — their registrations still valid, without registering again.
+#[test]
+fn a_home_server_killed_under_load_loses_no_acknowledged_message() {
+    use std::{
+        collections::HashSet,
+        sync::{
+            atomic::{AtomicBool, Ordering},
+            Arc,
+        },
+        time::Instant,
+    };
+
+    let dir = test_dir("pool-failover");
+    let mut pool = start_pool(dir.path(), 3, 2);
+    let ids = ["hs1", "hs2", "hs3"];
+    let ring = Ring::new(ids.iter().map(|i| Member::new(*i, 1))).unwrap();
+    let owner = |u: &str| ring.owner(&format!("{u}@{DOMAIN}")).unwrap().0.clone();
+    let sender = "alice";
+    let victim_home = owner("bob");
+    let other = ["carol", "dave", "erin", "fay", "gus"]
+        .into_iter()
+        .find(|u| owner(u) != victim_home)
+        .unwrap();
+    let recipients = ["bob", other];
+    for u in [sender, "bob", other] {
+        pool.homes[0].add_user(u, &format!("{u}-pw"));
+    }
+    let fe1 = pool.fronts[0].addr("udp");
+    let fe2 = pool.fronts[1].addr("udp");
+    let stop = Arc::new(AtomicBool::new(false));
+    let devices: Vec<_> = recipients
+        .iter()
+        .map(|u| {
+            let mut dev = UdpDevice::udp([127, 0, 0, 1].into(), fe2, u, &format!("{u}-pw"));
+            assert_eq!(dev.register(DOMAIN), 200, "{u} registers");
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut got = HashSet::new();
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(m) = dev.answer_next("MESSAGE", Duration::from_millis(300)) {
+                        got.insert(String::from_utf8_lossy(&m.body).into_owned());
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+
+    let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), fe1, sender, "alice-pw");
+    let start = Instant::now();
+    let mut results: Vec<(usize, &str, Option<u16>, Duration)> = Vec::new();
+    let mut killed_at = None;
+    let mut i = 0;
+    while start.elapsed() < Duration::from_secs(14) {
+        if killed_at.is_none() && start.elapsed() > Duration::from_secs(3) {
+            let idx = ids.iter().position(|h| *h == victim_home).unwrap();
+            pool.homes[idx].kill();
+            killed_at = Some(start.elapsed());
+        }
+        let to = recipients[i % 2];
+        let status = alice.try_message(DOMAIN, to, &format!("m{i}"), Duration::from_secs(3));
+        results.push((i, to, status, start.elapsed()));
+        i += 1;
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    let received: Vec<HashSet<String>> = devices.into_iter().map(|d| d.join().unwrap()).collect();
+    let killed_at = killed_at.unwrap();
+
+    let count = |f: &dyn Fn(&Option<u16>) -> bool| results.iter().filter(|r| f(&r.2)).count();
+    let ok = count(&|s| *s == Some(200));
+    let stored = count(&|s| *s == Some(202));
+    let errors = count(&|s| matches!(s, Some(c) if *c >= 300));
+    let silent = count(&|s| s.is_none());
+    println!(
+        "failover: {} sent, {ok} answered 200, {stored} answered 202, {errors} refused with an error, {silent} unanswered; {victim_home} killed at {killed_at:?}",
+        results.len()
+    );
+    assert_eq!(stored, 0, "both recipients were registered throughout");
+    let lost: Vec<_> = results
+        .iter()
+        .filter(|(i, to, s, _)| {
+            *s == Some(200)
+                && !received[recipients.iter().position(|r| r == to).unwrap()]
+                    .contains(&format!("m{i}"))
+        })
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but not delivered: {lost:?}");
+    // Failover: bob (on the dead server) is served again well within the ring's 3 s
+    // membership timeout plus refresh, without registering again.
+    let back = results
+        .iter()
+        .find(|(_, to, s, at)| *to == "bob" && *s == Some(200) && *at > killed_at)
+        .map(|r| r.3 - killed_at);
+    println!("failover: bob served again {back:?} after the kill");
+    assert!(
+        back.is_some_and(|d| d < Duration::from_secs(6)),
+        "bob not served again: {back:?}"
+    );
+    // The other user never noticed.
+    let other_failed = results
+        .iter()
+        .filter(|(_, to, s, _)| *to == other && *s != Some(200))
+        .count();
+    assert_eq!(
+        other_failed, 0,
+        "{other} (on a live home server) missed messages"
+    );
+}

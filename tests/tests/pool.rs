@@ -295,3 +295,51 @@ fn a_home_server_killed_under_load_loses_no_acknowledged_message() {
         "{other} (on a live home server) missed messages"
     );
 }
+
+/// A front end dies: its clients register again through the other one and continue;
+/// what was stored for them is still delivered.
+#[test]
+fn a_front_end_killed_its_clients_continue_through_the_other() {
+    let dir = test_dir("pool-fe-down");
+    let mut pool = start_pool(dir.path(), 2, 2);
+    for u in ["alice", "bob"] {
+        pool.homes[0].add_user(u, &format!("{u}-pw"));
+    }
+    let fe1 = pool.fronts[0].addr("udp");
+    let fe2 = pool.fronts[1].addr("udp");
+    let mut bob = UdpDevice::udp([127, 0, 0, 1].into(), fe1, "bob", "bob-pw");
+    assert_eq!(bob.register(DOMAIN), 200);
+    let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), fe2, "alice", "alice-pw");
+    let sent = std::thread::spawn(move || {
+        let s = alice.try_message(DOMAIN, "bob", "before", Duration::from_secs(5));
+        (alice, s)
+    });
+    bob.answer_next("MESSAGE", Duration::from_secs(10))
+        .expect("delivered through fe1");
+    let (mut alice, s) = sent.join().unwrap();
+    assert_eq!(s, Some(200));
+
+    pool.fronts[0].kill();
+    // bob's binding points at a dead front end: a message now finds no device and is
+    // stored, not lost.
+    assert_eq!(
+        alice.try_message(DOMAIN, "bob", "while fe1 was down", Duration::from_secs(10)),
+        Some(202)
+    );
+    // bob's phone notices and registers through fe2: the stored message arrives, and new
+    // ones are delivered at once.
+    let mut bob = UdpDevice::udp([127, 0, 0, 1].into(), fe2, "bob", "bob-pw");
+    assert_eq!(bob.register(DOMAIN), 200);
+    let got = bob
+        .answer_next("MESSAGE", Duration::from_secs(10))
+        .expect("stored message delivered");
+    assert_eq!(String::from_utf8_lossy(&got.body), "while fe1 was down");
+    let sent = std::thread::spawn(move || {
+        alice.try_message(DOMAIN, "bob", "after", Duration::from_secs(5))
+    });
+    let got = bob
+        .answer_next("MESSAGE", Duration::from_secs(10))
+        .expect("delivered through fe2");
+    assert_eq!(String::from_utf8_lossy(&got.body), "after");
+    assert_eq!(sent.join().unwrap(), Some(200));
+}

@@ -1,6 +1,6 @@
 //! Which home server a message goes to (the pool): a request by the address-of-record it
-//! is about — REGISTER by its To, anything else by its Request-URI when that names a user,
-//! else by its From — placed on the ring; a response by the home server named in the
+//! is about — REGISTER and SUBSCRIBE by their To (a `<user>-list` by its owner), anything
+//! else by its Request-URI when that names a user, else by its From — placed on the ring; a response by the home server named in the
 //! branch of its top Via (`z9hG4bK-<home>-<random>`, put there by that home server).
 
 use herald_sip::{HeaderName, Message, Method, Uri};
@@ -34,6 +34,15 @@ pub fn route(msg: &Message) -> Route {
             let from = || key_of(req.headers.from().ok().map(|f| f.uri));
             let key = if req.method == Method::Register {
                 to()
+            } else if req.method == Method::Subscribe {
+                // By the presentity, in and out of dialog (a refresh's Request-URI is our
+                // Contact); a buddy-list subscription (`<user>-list`) by its owner.
+                to().map(|k| match k.split_once('@') {
+                    Some((u, d)) if u.ends_with("-list") => {
+                        format!("{}@{d}", u.trim_end_matches("-list"))
+                    }
+                    _ => k,
+                })
             } else {
                 key_of(req.parse_uri().ok()).or_else(from)
             };
@@ -81,6 +90,8 @@ mod tests {
         assert_eq!(route(&reg), Route::Key("Bob@example.com".into()));
         let m = msg("MESSAGE sip:carol@example.com SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKb\nTo: <sip:carol@example.com>\nFrom: <sip:alice@example.com>;tag=1\nCall-ID: c\nCSeq: 1 MESSAGE\nMax-Forwards: 70\nContent-Length: 0\n\n");
         assert_eq!(route(&m), Route::Key("carol@example.com".into()));
+        let sub = msg("SUBSCRIBE sip:herald@10.0.0.5;transport=udp SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKd\nTo: <sip:alice-list@example.com>;tag=9\nFrom: <sip:bob@example.com>;tag=1\nCall-ID: c\nCSeq: 2 SUBSCRIBE\nMax-Forwards: 70\nEvent: presence\nContent-Length: 0\n\n");
+        assert_eq!(route(&sub), Route::Key("alice@example.com".into()));
         let opt = msg("OPTIONS sip:example.com SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKc\nTo: <sip:example.com>\nFrom: <sip:alice@example.com>;tag=1\nCall-ID: c\nCSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n");
         assert_eq!(route(&opt), Route::Key("alice@example.com".into()));
         let resp = msg("SIP/2.0 200 OK\nVia: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK-home-2-00000000000000ab\nTo: <sip:carol@example.com>;tag=2\nFrom: <sip:alice@example.com>;tag=1\nCall-ID: c\nCSeq: 1 MESSAGE\nContent-Length: 0\n\n");

@@ -27,6 +27,9 @@ pub struct HomeConfig {
     /// Compliance archiving: a MESSAGE is archived, durably, before it is delivered; when
     /// the archive cannot be written it is refused (503) rather than delivered unarchived.
     pub archive_compliance: bool,
+    /// A pool's home server: presence state is loaded for the presentities this server
+    /// owns on the ring (`HomeServer::set_ownership`), not all of it at start.
+    pub presence_by_ownership: bool,
     /// Digest algorithms offered, in order of preference (RFC 8760 §2.4: clients take the
     /// first they support; some old clients only read the first challenge).
     pub auth_algorithms: Vec<herald_sip::auth::Algorithm>,
@@ -82,6 +85,7 @@ impl HomeConfig {
             default_expires: 3600,
             max_message_body: 64 * 1024,
             archive_compliance: false,
+            presence_by_ownership: false,
             auth_algorithms: vec![
                 herald_sip::auth::Algorithm::Sha256,
                 herald_sip::auth::Algorithm::Md5,

@@ -18,4 +18,4 @@ pub mod store;
 pub mod via;
 pub mod xcap;
 
-pub use crate::core::{EngineGone, HomeServer, Notice, NoticeResult};
+pub use crate::core::{EngineGone, HomeServer, Notice, NoticeResult, Owns};

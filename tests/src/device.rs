@@ -113,30 +113,46 @@ impl<W: Wire> Device<W> {
         body: &str,
         timeout: Duration,
     ) -> Option<u16> {
+        self.try_request("MESSAGE", to_user, domain, body, timeout)
+    }
+
+    /// `method` to `to_user` as this device's user, answering a 407 once; the final
+    /// status, or `None` when a step got no final response within `timeout`.
+    fn try_request(
+        &mut self,
+        method: &str,
+        to_user: &str,
+        domain: &str,
+        body: &str,
+        timeout: Duration,
+    ) -> Option<u16> {
         let uri = format!("sip:{to_user}@{domain}");
         let me = self.user.clone();
-        let first = self.build("MESSAGE", &uri, &me, domain, None, body);
-        let call_id = first
-            .lines()
-            .find_map(|l| l.strip_prefix("Call-ID: "))
-            .unwrap_or_default()
-            .to_owned();
+        let call_id_of = |text: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("Call-ID: "))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let first = self.build(method, &uri, &me, domain, None, body);
         self.wire.send(&first);
-        let r = self.response_to(&call_id, timeout)?;
+        let r = self.response_to(&call_id_of(&first), timeout)?;
         if r.status.as_u16() != 407 {
             return Some(r.status.as_u16());
         }
         let ch = Challenge::parse(r.headers.get(&HeaderName::ProxyAuthenticate)?).ok()?;
-        let creds = ch.answer(&self.user, &self.password, "MESSAGE", &uri, 1, "devclient");
-        let second = self.build("MESSAGE", &uri, &me, domain, Some(&creds), body);
-        let call_id = second
-            .lines()
-            .find_map(|l| l.strip_prefix("Call-ID: "))
-            .unwrap_or_default()
-            .to_owned();
+        let creds = ch.answer(&self.user, &self.password, method, &uri, 1, "devclient");
+        let second = self.build(method, &uri, &me, domain, Some(&creds), body);
         self.wire.send(&second);
-        self.response_to(&call_id, timeout)
+        self.response_to(&call_id_of(&second), timeout)
             .map(|r| r.status.as_u16())
+    }
+
+    /// A PUBLISH of `body` for this device's user that may get no answer: the final
+    /// status, or `None`.
+    pub fn try_publish(&mut self, domain: &str, body: &str, timeout: Duration) -> Option<u16> {
+        let me = self.user.clone();
+        self.try_request("PUBLISH", &me, domain, body, timeout)
     }
 
     /// The text of a request from this device. REGISTER binds this device's contact for

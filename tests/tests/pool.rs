@@ -343,3 +343,93 @@ fn a_front_end_killed_its_clients_continue_through_the_other() {
     assert_eq!(String::from_utf8_lossy(&got.body), "after");
     assert_eq!(sent.join().unwrap(), Some(200));
 }
+
+const BUSY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:bob@example.com">
+ <tuple id="t1"><status><basic>open</basic></status></tuple>
+ <dm:person id="p1"><rpid:activities><rpid:busy/></rpid:activities></dm:person>
+</presence>"#;
+
+/// The home server of a presentity dies: its watcher keeps getting NOTIFYs in the same
+/// dialog (same Call-ID, CSeq going up) from the next home server on the ring, without
+/// subscribing again.
+#[test]
+fn watchers_keep_their_subscription_when_the_presentitys_home_server_dies() {
+    let dir = test_dir("pool-presence");
+    let mut pool = start_pool(dir.path(), 3, 2);
+    let ids = ["hs1", "hs2", "hs3"];
+    let ring = Ring::new(ids.iter().map(|i| Member::new(*i, 1))).unwrap();
+    let victim = ring.owner(&format!("bob@{DOMAIN}")).unwrap().0.clone();
+    for u in ["alice", "bob"] {
+        pool.homes[0].add_user(u, &format!("{u}-pw"));
+    }
+    let fe1 = pool.fronts[0].addr("udp");
+    let fe2 = pool.fronts[1].addr("udp");
+    let mut bob = UdpDevice::udp([127, 0, 0, 1].into(), fe1, "bob", "bob-pw");
+    assert_eq!(bob.register(DOMAIN), 200);
+    let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), fe2, "alice", "alice-pw");
+    let x = alice.exchange(
+        "SUBSCRIBE",
+        &format!("sip:bob@{DOMAIN}"),
+        "alice",
+        DOMAIN,
+        "",
+    );
+    assert_eq!(x.status(), 200, "alice subscribes to bob");
+    let first = alice
+        .next_request("NOTIFY", Duration::from_secs(5))
+        .expect("initial NOTIFY");
+    alice.answer(&first, 200);
+    let call_id = first.headers.call_id().unwrap().to_owned();
+    let cseq = |r: &herald_sip::Request| {
+        r.headers
+            .get(&herald_sip::HeaderName::CSeq)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let first_cseq = cseq(&first);
+    std::thread::sleep(Duration::from_secs(1));
+
+    let idx = ids.iter().position(|h| *h == victim).unwrap();
+    pool.homes[idx].kill();
+    // bob publishes busy: refused (503) while the dead server is still on the ring, then
+    // taken by the next one.
+    bob.content_type = "application/pidf+xml".into();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let st = bob.try_publish(DOMAIN, BUSY, Duration::from_secs(3));
+        if st == Some(200) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "PUBLISH never taken: {st:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let busy = loop {
+        let n = alice.next_request("NOTIFY", Duration::from_secs(1));
+        if let Some(n) = n {
+            alice.answer(&n, 200);
+            assert_eq!(n.headers.call_id().unwrap(), call_id, "the same dialog");
+            assert!(cseq(&n) > first_cseq, "CSeq goes up");
+            if String::from_utf8_lossy(&n.body).contains("busy") {
+                break n;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no NOTIFY with bob busy after the failover"
+        );
+    };
+    let state = busy
+        .headers
+        .get(&herald_sip::HeaderName::SubscriptionState)
+        .unwrap_or("");
+    assert!(state.starts_with("active"), "still active: {state}");
+}

@@ -5,6 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use herald_frontend::{Bound, Listeners};
 use herald_homeserver::{store::cache::CachedStore, HomeServer};
 use herald_proto::v1::{edge_server::EdgeServer, home_server::HomeServer as HomeService};
+use herald_ring::{Member, Ring};
 use tokio::sync::watch;
 
 use super::{edges::Edges, homes::Homes, members::Members};
@@ -76,6 +77,7 @@ pub async fn run_homeserver(
     let host = server::advertise_host(&cfg, &bound);
     let mut home_cfg = server::home_config(&cfg, &bound, &host);
     home_cfg.home_id = cfg.node.id.clone();
+    home_cfg.presence_by_ownership = true;
     let edges = Edges::new(members.clone());
     let (home, engine) = HomeServer::start(home_cfg, store.clone(), edges);
     let api = herald_api::router(admin::state(&cfg, store.clone(), home.clone(), None)?);
@@ -102,6 +104,7 @@ pub async fn run_homeserver(
         }
     });
     let announce = members.announce("home", cfg.node.id.clone(), advertised_grpc(&cfg));
+    let following = follow_ownership(members.clone(), home.clone(), cfg.node.id.clone());
     ready.set(true);
     on_ready(&NodeReady {
         grpc,
@@ -113,6 +116,7 @@ pub async fn run_homeserver(
     tracing::info!("home server stopping");
     ready.set(false);
     announce.abort();
+    following.abort();
     members.withdraw("home", &cfg.node.id).await;
     let _ = stop_tx.send(true);
     for t in [Some(grpc_task), ops].into_iter().flatten() {
@@ -128,6 +132,37 @@ pub async fn run_homeserver(
         tracing::error!("store writes still pending at exit");
     }
     Ok(())
+}
+
+/// Tells the engine what it owns whenever the set of live home servers changes.
+fn follow_ownership(members: Members, home: HomeServer, me: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last: Option<Vec<String>> = None;
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            let live: Vec<String> = match members.list("home").await {
+                Ok(m) => m.into_keys().collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "membership not read");
+                    continue;
+                }
+            };
+            // Not yet announced ourselves: wait (owning nothing is not the same as not
+            // being in the ring yet).
+            if !live.contains(&me) || last.as_ref() == Some(&live) {
+                continue;
+            }
+            let Ok(ring) = Ring::new(live.iter().map(|id| Member::new(id.clone(), 1))) else {
+                continue;
+            };
+            let mine = me.clone();
+            let owns: herald_homeserver::Owns =
+                Arc::new(move |aor| ring.owner(aor.as_str()).is_some_and(|h| h.0 == mine));
+            home.set_ownership(owns).await;
+            last = Some(live);
+        }
+    })
 }
 
 /// A front end: SIP listeners + `Edge` over gRPC, messages to the ring's home servers.

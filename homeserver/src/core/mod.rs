@@ -8,6 +8,7 @@ mod dispatch;
 mod fork;
 mod forward;
 mod im;
+mod ownership;
 mod presence;
 mod presence_body;
 mod presence_store;
@@ -56,7 +57,12 @@ enum Command {
     DocumentsChanged(Aor),
     /// An operator's question (admin API).
     Query(admin::Query),
+    /// The pool's ring changed: which presentities this home server owns now.
+    Ownership(Owns),
 }
+
+/// Whether this home server owns an address-of-record (the pool's ring).
+pub type Owns = Arc<dyn Fn(&Aor) -> bool + Send + Sync>;
 
 /// How many inbound requests may wait for the engine before front ends get "overloaded"
 /// (and answer 503 with Retry-After).
@@ -89,6 +95,13 @@ impl HomeServer {
     /// The ban list of this home server (XCAP authenticates against it too).
     pub fn bans(&self) -> crate::bans::BanList {
         self.bans.clone()
+    }
+
+    /// Tells the engine which presentities it owns (a pool's ring changed): it drops the
+    /// presence state of those it no longer owns and loads that of those it now owns from
+    /// the store, continuing their dialogs.
+    pub async fn set_ownership(&self, owns: Owns) {
+        let _ = self.tx.send(Command::Ownership(owns)).await;
     }
 
     /// Tells the engine that `aor`'s buddy list or presence rules changed (XCAP writes),
@@ -205,6 +218,7 @@ impl Core {
                     Some(Command::Request(i)) => self.on_inbound(i, true).await,
                     Some(Command::DocumentsChanged(aor)) => self.documents_changed(&aor).await,
                     Some(Command::Query(q)) => self.on_query(q).await,
+                    Some(Command::Ownership(owns)) => self.on_ownership(owns).await,
                     None => break,
                 },
                 () = sleep_until(deadline) => self.txl.handle_timeout(Instant::now()),

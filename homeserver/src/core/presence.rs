@@ -148,6 +148,14 @@ impl Watch {
         (s.call_id == call_id && s.local_tag == local_tag).then_some(id)
     }
 
+    /// Drops a subscription from memory only (another home server now owns it; its
+    /// record stays in the store for that one).
+    pub fn release(&mut self, id: u64) {
+        if self.remove(id).is_some() {
+            self.to_forget.pop();
+        }
+    }
+
     pub fn remove(&mut self, id: u64) -> Option<Box<Sub>> {
         let sub = self.subs.remove(&id)?;
         if let Some(n) = self.per_watcher.get_mut(&sub.s.watcher) {

@@ -1,6 +1,8 @@
 //! Presence state in the store: what changed in an event is written behind after it, and
 //! everything is reloaded at start (the same dialogs continue, CSeqs moved ahead).
 
+use std::collections::HashSet;
+
 use super::{now_secs, presence::Sub, Core};
 use crate::{
     presence::{
@@ -9,7 +11,7 @@ use crate::{
         rules::Handling,
         subscription::{Kind, Subscription},
     },
-    store::{PublicationRecord, SubscriptionRecord},
+    store::{Aor, PublicationRecord, SubscriptionRecord},
 };
 
 /// How far CSeqs jump after a reload (more than the NOTIFYs one dialog gets between two
@@ -61,11 +63,25 @@ impl Core {
     /// the current state (it may have changed meanwhile). CSeqs jump ahead: NOTIFYs sent
     /// since the last save are not counted in the record.
     pub(super) async fn restore_presence(&mut self) {
+        if self.cfg.presence_by_ownership {
+            // A pool's home server loads what it owns once it knows the ring.
+            return;
+        }
+        self.load_presence(&|_: &Aor| true).await;
+    }
+
+    /// Loads the publications and subscriptions of presentities `owned` that are not in
+    /// memory yet, and schedules a full-state NOTIFY for each loaded subscription.
+    pub(super) async fn load_presence(&mut self, owned: &(dyn Fn(&Aor) -> bool + Send + Sync)) {
         let now = now_secs();
         let limits = PidfLimits::default();
         match self.store.publications(now).await {
             Ok(pubs) => {
+                let known: HashSet<Aor> = self.watch.pubs.keys().cloned().collect();
                 for (aor, p) in pubs {
+                    if known.contains(&aor) || !owned(&aor) {
+                        continue;
+                    }
                     let Ok(doc) = parse_pidf(p.pidf.as_bytes(), &limits) else {
                         continue;
                     };
@@ -83,12 +99,20 @@ impl Core {
             Ok(r) => r,
             Err(e) => return tracing::error!(error = %e, "subscriptions not reloaded"),
         };
-        let n = records.len();
+        let known: HashSet<String> = self.watch.subs.values().map(|s| s.s.key()).collect();
+        let mut n = 0;
         for r in records {
+            if known.contains(&r.key) {
+                continue;
+            }
             let Some((mut s, handling)) = Subscription::from_record(&r.data) else {
                 tracing::warn!(key = %r.key, "unreadable subscription record skipped");
                 continue;
             };
+            if !owned(&s.target) {
+                continue;
+            }
+            n += 1;
             s.cseq = s.cseq.saturating_add(CSEQ_JUMP);
             // Watchers drop documents whose version does not grow (RFC 3857, 4662).
             s.version = s.version.saturating_add(CSEQ_JUMP);

@@ -433,3 +433,89 @@ fn watchers_keep_their_subscription_when_the_presentitys_home_server_dies() {
         .unwrap_or("");
     assert!(state.starts_with("active"), "still active: {state}");
 }
+
+/// A home server joins a running pool: only its share of the users moves to it (the
+/// ring's promise, ≈1/N), and a watcher of a presentity that moved keeps its dialog.
+#[test]
+fn a_joining_home_server_takes_only_its_share_and_subscriptions_continue() {
+    let dir = test_dir("pool-join");
+    let mut pool = start_pool(dir.path(), 2, 1);
+    let two = Ring::new(["hs1", "hs2"].iter().map(|i| Member::new(*i, 1))).unwrap();
+    let three = Ring::new(["hs1", "hs2", "hs3"].iter().map(|i| Member::new(*i, 1))).unwrap();
+    let names: Vec<String> = (0..300).map(|i| format!("user{i}@{DOMAIN}")).collect();
+    let moved: Vec<&String> = names
+        .iter()
+        .filter(|n| two.owner(n).unwrap() != three.owner(n).unwrap())
+        .collect();
+    assert!(
+        moved.iter().all(|n| three.owner(n).unwrap().0 == "hs3"),
+        "users move only to the new server"
+    );
+    println!(
+        "join: {} of {} users move to hs3 (1/3 would be 100)",
+        moved.len(),
+        names.len()
+    );
+    assert!(
+        (70..=130).contains(&moved.len()),
+        "about a third moves: {}",
+        moved.len()
+    );
+
+    // A presentity that moves, watched across the join.
+    let p = moved[0].split('@').next().unwrap().to_owned();
+    for u in ["alice", p.as_str()] {
+        pool.homes[0].add_user(u, &format!("{u}-pw"));
+    }
+    let fe = pool.fronts[0].addr("udp");
+    let mut presentity = UdpDevice::udp([127, 0, 0, 1].into(), fe, &p, &format!("{p}-pw"));
+    let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), fe, "alice", "alice-pw");
+    let x = alice.exchange(
+        "SUBSCRIBE",
+        &format!("sip:{p}@{DOMAIN}"),
+        "alice",
+        DOMAIN,
+        "",
+    );
+    assert_eq!(x.status(), 200);
+    let first = alice
+        .next_request("NOTIFY", Duration::from_secs(5))
+        .expect("initial NOTIFY");
+    alice.answer(&first, 200);
+    let call_id = first.headers.call_id().unwrap().to_owned();
+    std::thread::sleep(Duration::from_secs(1));
+
+    // hs3 joins.
+    let env = node_env(&pool.homes[0].env, &dir.path().join("hs3"), "hs3");
+    pool.homes
+        .push(Server::start_command(dir.path(), &["homeserver"], env));
+    std::thread::sleep(Duration::from_secs(2));
+    // The presentity registers (on hs3 now): the watcher hears it in the same dialog.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while presentity.register(DOMAIN) != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "registering after the join"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(n) = alice.next_request("NOTIFY", Duration::from_secs(1)) {
+            alice.answer(&n, 200);
+            assert_eq!(n.headers.call_id().unwrap(), call_id, "the same dialog");
+            if String::from_utf8_lossy(&n.body).contains("<basic>open</basic>") {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no NOTIFY showing {p} online after the join"
+        );
+    }
+    let hs3_log = plain(&pool.homes[2].log_text());
+    assert!(
+        hs3_log.contains(&format!("registered aor={p}@")),
+        "hs3 took the registration of the user it now owns"
+    );
+}

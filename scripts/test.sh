@@ -20,6 +20,8 @@ need socat || missing+=(socat)
 need svwar || missing+=(sipvicious)
 # A real SMTP server for the notification tests.
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
+# Offline checks of the deployment files (no Docker engine needed).
+need docker-compose || missing+=(docker-compose)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} for the end-to-end tests" >&2
   sudo=""
@@ -35,6 +37,13 @@ if [ ! -x "$st_venv/bin/st" ]; then
   echo "installing schemathesis into $st_venv for the API fuzz test" >&2
   python3 -m venv "$st_venv"
   "$st_venv/bin/pip" install -q 'schemathesis==4.32.5'
+fi
+
+kv_venv=target/tools/kubernetes-validate
+if [ ! -x "$kv_venv/bin/kubernetes-validate" ]; then
+  echo "installing kubernetes-validate into $kv_venv for the manifest checks" >&2
+  python3 -m venv "$kv_venv"
+  "$kv_venv/bin/pip" install -q 'kubernetes-validate==1.37.0'
 fi
 
 cargo fmt --all -- --check

@@ -60,10 +60,12 @@ pub struct ConnGuard {
     table: Arc<FlowTable>,
     pub id: u64,
     ip: IpAddr,
+    transport: Transport,
 }
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
+        metrics::gauge!("herald_flows", "transport" => self.transport.short_name()).decrement(1.0);
         self.table.lock_conns().remove(&self.id);
         let mut per_ip = self.table.lock_per_ip();
         if let Some(n) = per_ip.get_mut(&self.ip) {
@@ -146,11 +148,13 @@ impl FlowTable {
             since: SystemTime::now(),
         };
         self.lock_conns().insert(id, conn);
+        metrics::gauge!("herald_flows", "transport" => transport.short_name()).increment(1.0);
         Ok((
             ConnGuard {
                 table: self.clone(),
                 id,
                 ip,
+                transport,
             },
             rx,
         ))

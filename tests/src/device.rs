@@ -148,6 +148,24 @@ impl<W: Wire> Device<W> {
             .map(|r| r.status.as_u16())
     }
 
+    /// A REGISTER that may get no answer: the final status, or `None`.
+    pub fn try_register(&mut self, domain: &str, timeout: Duration) -> Option<u16> {
+        let uri = format!("sip:{domain}");
+        let me = self.user.clone();
+        let first = self.build("REGISTER", &uri, &me, domain, None, "");
+        self.wire.send(&first);
+        let r = self.response_to(&self.call_id.clone(), timeout)?;
+        if r.status.as_u16() != 401 {
+            return Some(r.status.as_u16());
+        }
+        let ch = Challenge::parse(r.headers.get(&HeaderName::WwwAuthenticate)?).ok()?;
+        let creds = ch.answer(&self.user, &self.password, "REGISTER", &uri, 1, "devclient");
+        let second = self.build("REGISTER", &uri, &me, domain, Some(&creds), "");
+        self.wire.send(&second);
+        self.response_to(&self.call_id.clone(), timeout)
+            .map(|r| r.status.as_u16())
+    }
+
     /// A PUBLISH of `body` for this device's user that may get no answer: the final
     /// status, or `None`.
     pub fn try_publish(&mut self, domain: &str, body: &str, timeout: Duration) -> Option<u16> {

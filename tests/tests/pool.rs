@@ -519,3 +519,90 @@ fn a_joining_home_server_takes_only_its_share_and_subscriptions_continue() {
         "hs3 took the registration of the user it now owns"
     );
 }
+
+/// One message from alice to bob while bob's device answers: its status, recorded with
+/// its body; every body bob's device got goes into `received`.
+fn round(
+    i: usize,
+    bob: &mut UdpDevice,
+    alice: &mut UdpDevice,
+    statuses: &mut Vec<(String, Option<u16>)>,
+    received: &mut std::collections::HashSet<String>,
+) -> Option<u16> {
+    let body = format!("r{i}");
+    let st = std::thread::scope(|s| {
+        let h = s.spawn(|| alice.try_message(DOMAIN, "bob", &body, Duration::from_secs(4)));
+        while let Some(m) = bob.answer_next("MESSAGE", Duration::from_millis(800)) {
+            received.insert(String::from_utf8_lossy(&m.body).into_owned());
+        }
+        h.join().unwrap()
+    });
+    statuses.push((body, st));
+    st
+}
+
+/// Redis restarts (empty), then PostgreSQL restarts, under a light load: the pool comes
+/// back by itself — nodes announce themselves again, connections are re-made — and no
+/// message answered 200 or 202 is lost.
+#[test]
+fn the_pool_recovers_from_redis_then_postgres_restarts() {
+    let dir = test_dir("pool-stores-restart");
+    let mut pool = start_pool(dir.path(), 2, 1);
+    for u in ["alice", "bob"] {
+        pool.homes[0].add_user(u, &format!("{u}-pw"));
+    }
+    let fe = pool.fronts[0].addr("udp");
+    let mut bob = UdpDevice::udp([127, 0, 0, 1].into(), fe, "bob", "bob-pw");
+    assert_eq!(bob.register(DOMAIN), 200);
+    let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), fe, "alice", "alice-pw");
+    let mut statuses = Vec::new();
+    let mut received = std::collections::HashSet::new();
+    assert_eq!(
+        round(0, &mut bob, &mut alice, &mut statuses, &mut received),
+        Some(200)
+    );
+
+    pool._redis.kill();
+    pool._redis.restart();
+    // Bindings were in the lost Redis: bob's phone registers again (its next refresh).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut i = 0;
+    loop {
+        i += 1;
+        let _ = bob.try_register(DOMAIN, Duration::from_secs(3));
+        if round(i, &mut bob, &mut alice, &mut statuses, &mut received) == Some(200) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery after the Redis restart: {statuses:?}"
+        );
+    }
+    pool._pg.kill();
+    pool._pg.restart();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        i += 1;
+        if round(i, &mut bob, &mut alice, &mut statuses, &mut received) == Some(200) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery after the PostgreSQL restart: {statuses:?}"
+        );
+    }
+    // Messages answered 202 (stored) are delivered on the next registration.
+    let _ = bob.try_register(DOMAIN, Duration::from_secs(3));
+    while let Some(m) = bob.answer_next("MESSAGE", Duration::from_secs(2)) {
+        received.insert(String::from_utf8_lossy(&m.body).into_owned());
+    }
+    println!("store restarts: {statuses:?}");
+    for (body, st) in &statuses {
+        if matches!(st, Some(200) | Some(202)) {
+            assert!(
+                received.contains(body),
+                "{body} acknowledged ({st:?}) but never delivered"
+            );
+        }
+    }
+}

@@ -67,7 +67,9 @@ impl Edge for Edges {
         let mut client = self.client(&frontend).await?;
         let mut call = Request::new(out);
         call.set_timeout(DEADLINE);
+        let t = std::time::Instant::now();
         let r = client.send(call).await;
+        super::homes::observe("send", t, &r);
         if let Err(s) = &r {
             if s.code() == tonic::Code::Unavailable {
                 // Its address may have changed (a restart): look it up again next time.

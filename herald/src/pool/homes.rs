@@ -135,12 +135,27 @@ impl Home for Homes {
     async fn handle_request(&self, req: Request<Inbound>) -> Result<Response<Accepted>, Status> {
         let inbound = req.into_inner();
         let mut client = self.pick(&inbound)?;
-        client.handle_request(with_deadline(inbound)).await
+        let t = std::time::Instant::now();
+        let r = client.handle_request(with_deadline(inbound)).await;
+        observe("handle_request", t, &r);
+        r
     }
 
     async fn handle_response(&self, req: Request<Inbound>) -> Result<Response<Accepted>, Status> {
         let inbound = req.into_inner();
         let mut client = self.pick(&inbound)?;
-        client.handle_response(with_deadline(inbound)).await
+        let t = std::time::Instant::now();
+        let r = client.handle_response(with_deadline(inbound)).await;
+        observe("handle_response", t, &r);
+        r
+    }
+}
+
+/// gRPC call latency and failures, by call.
+pub(super) fn observe<T>(call: &'static str, started: std::time::Instant, r: &Result<T, Status>) {
+    metrics::histogram!("herald_grpc_seconds", "call" => call)
+        .record(started.elapsed().as_secs_f64());
+    if r.is_err() {
+        metrics::counter!("herald_grpc_errors_total", "call" => call).increment(1);
     }
 }

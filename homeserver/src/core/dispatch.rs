@@ -205,6 +205,7 @@ impl Core {
         match result {
             Ok(Ok(set)) => {
                 tracing::info!(aor = %user.aor, contacts = set.len(), "registered");
+                metrics::counter!("herald_registrations_total").increment(1);
                 let r = registrar::ok(&req, &set, now, &cfg);
                 self.reply(&at, r).await;
                 // Automatic presence: registering or signing out changes what watchers see.

@@ -101,6 +101,7 @@ impl Core {
         match self.store.store_message(&msg, &record).await {
             Ok(id) => {
                 tracing::info!(to = %recipient, id, "MESSAGE stored for offline delivery");
+                metrics::counter!("herald_messages_total", "outcome" => "stored").increment(1);
                 self.reply(&at, reply::to(&req, StatusCode::ACCEPTED, &cfg))
                     .await;
             }
@@ -114,6 +115,12 @@ impl Core {
         sender: Option<&Aor>,
         outcome: Outcome,
     ) {
+        let kind = match outcome {
+            Outcome::Delivered(_) => "delivered",
+            Outcome::Refused(_) => "refused",
+            _ => "other",
+        };
+        metrics::counter!("herald_messages_total", "outcome" => kind).increment(1);
         let entry = self.archive_entry(req, sender, outcome);
         if let Err(e) = self.store.archive(&entry).await {
             tracing::error!(error = %e, "archive write failed");

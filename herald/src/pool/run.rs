@@ -7,6 +7,7 @@ use herald_homeserver::{store::cache::CachedStore, HomeServer};
 use herald_proto::v1::{edge_server::EdgeServer, home_server::HomeServer as HomeService};
 use herald_ring::{Member, Ring};
 use tokio::sync::watch;
+use tonic::service::Routes;
 
 use super::{edges::Edges, homes::Homes, members::Members};
 use crate::{
@@ -89,20 +90,11 @@ pub async fn run_homeserver(
         tokio::spawn(http::serve_router(l, app, stop_rx.clone()))
     });
     let grpc = cfg.node.grpc;
-    let mut grpc_stop = stop_rx.clone();
-    let service = HomeService::new(home.clone());
-    let grpc_task = tokio::spawn(async move {
-        let stop = async move {
-            let _ = grpc_stop.changed().await;
-        };
-        if let Err(e) = tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_shutdown(grpc, stop)
-            .await
-        {
-            tracing::error!(error = %e, %grpc, "gRPC server (HERALD_GRPC) failed");
-        }
-    });
+    let grpc_task = serve_grpc(
+        Routes::new(HomeService::new(home.clone())),
+        grpc,
+        stop_rx.clone(),
+    );
     let announce = members.announce("home", cfg.node.id.clone(), advertised_grpc(&cfg));
     let following = follow_ownership(members.clone(), home.clone(), cfg.node.id.clone());
     ready.set(true);
@@ -132,6 +124,26 @@ pub async fn run_homeserver(
         tracing::error!("store writes still pending at exit");
     }
     Ok(())
+}
+
+/// Serves `routes` over gRPC on `addr` until `stop` turns true.
+fn serve_grpc(
+    routes: Routes,
+    addr: SocketAddr,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.changed().await;
+        };
+        if let Err(e) = tonic::transport::Server::builder()
+            .add_routes(routes)
+            .serve_with_shutdown(addr, stopped)
+            .await
+        {
+            tracing::error!(error = %e, %addr, "gRPC server (HERALD_GRPC) failed");
+        }
+    })
 }
 
 /// Tells the engine what it owns whenever the set of live home servers changes.
@@ -196,20 +208,11 @@ pub async fn run_frontend(
         ))
     });
     let grpc = cfg.node.grpc;
-    let mut grpc_stop = stop_rx.clone();
-    let service = EdgeServer::from_arc(listeners.flows());
-    let grpc_task = tokio::spawn(async move {
-        let stop = async move {
-            let _ = grpc_stop.changed().await;
-        };
-        if let Err(e) = tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_shutdown(grpc, stop)
-            .await
-        {
-            tracing::error!(error = %e, %grpc, "gRPC server (HERALD_GRPC) failed");
-        }
-    });
+    let grpc_task = serve_grpc(
+        Routes::new(EdgeServer::from_arc(listeners.flows())),
+        grpc,
+        stop_rx.clone(),
+    );
     let announce = members.announce("fe", cfg.node.id.clone(), advertised_grpc(&cfg));
     // Ready once a home server is known (a load balancer sends nothing before).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

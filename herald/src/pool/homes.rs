@@ -20,7 +20,7 @@ use tonic::{transport::Channel, Request, Response, Status};
 use super::members::Members;
 
 /// How often membership is read.
-const REFRESH: Duration = Duration::from_millis(500);
+const REFRESH: Duration = Duration::from_millis(250);
 /// The deadline of one call to a home server.
 const DEADLINE: Duration = Duration::from_secs(2);
 

@@ -150,7 +150,7 @@ fn serve_grpc(
 fn follow_ownership(members: Members, home: HomeServer, me: String) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last: Option<Vec<String>> = None;
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
             tick.tick().await;
             let live: Vec<String> = match members.list("home").await {

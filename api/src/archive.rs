@@ -139,7 +139,7 @@ pub(crate) async fn search(
             "text: at most {MAX_TEXT} characters"
         )));
     }
-    let mut q = ArchiveQuery {
+    let q = ArchiveQuery {
         user: p
             .user
             .filter(|u| !u.is_empty())
@@ -165,19 +165,31 @@ pub(crate) async fn search(
         })
         .into_response());
     }
-    q.limit = 1000;
     let mut out = Export::new(p.format);
-    loop {
-        let page = s.store.search_archive(&q).await?;
-        for r in &page {
-            out.push(&ArchiveRecordView::from(r));
-        }
-        match page.last() {
-            Some(last) if page.len() == q.limit as usize => q.after_id = last.id,
-            _ => break,
-        }
+    for r in &every_match(&s, q).await? {
+        out.push(&ArchiveRecordView::from(r));
     }
     Ok(out.into_response())
+}
+
+/// Every record matching `q` (read a thousand at a time), oldest first.
+pub(crate) async fn every_match(
+    s: &ApiState,
+    mut q: ArchiveQuery,
+) -> Result<Vec<ArchivedRecord>, ApiError> {
+    q.limit = 1000;
+    let mut all = Vec::new();
+    loop {
+        let page = s.store.search_archive(&q).await?;
+        let full = page.len() == q.limit as usize;
+        if let Some(last) = page.last() {
+            q.after_id = last.id;
+        }
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
 }
 
 /// How much to keep.

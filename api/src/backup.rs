@@ -68,12 +68,7 @@ pub(crate) async fn backup(State(s): State<ApiState>) -> Result<Response, ApiErr
         created_at: now_secs(),
     });
     let users = s.store.users().await?;
-    let text = import::write(&users, import::Format::Jsonl);
-    for l in text.lines() {
-        if let Ok(r) = serde_json::from_str::<UserRecord>(l) {
-            out.push(Line::User(r));
-        }
-    }
+    out.extend(users.iter().map(|u| Line::User(import::record_of(u))));
     let mut owners: Vec<Aor> = users.iter().map(|u| u.aor.clone()).collect();
     owners.push(s.notify.service.clone());
     for aor in &owners {
@@ -98,21 +93,12 @@ pub(crate) async fn backup(State(s): State<ApiState>) -> Result<Response, ApiErr
             });
         }
     }
-    let mut q = ArchiveQuery {
-        limit: 1000,
-        ..ArchiveQuery::default()
-    };
-    loop {
-        let page = s.store.search_archive(&q).await?;
-        out.extend(
-            page.iter()
-                .map(|r| Line::Archive(ArchiveRecordView::from(r))),
-        );
-        match page.last() {
-            Some(last) if page.len() == q.limit as usize => q.after_id = last.id,
-            _ => break,
-        }
-    }
+    let records = crate::archive::every_match(&s, ArchiveQuery::default()).await?;
+    out.extend(
+        records
+            .iter()
+            .map(|r| Line::Archive(ArchiveRecordView::from(r))),
+    );
     let mut body = String::new();
     for l in &out {
         if let Ok(j) = serde_json::to_string(l) {
@@ -226,20 +212,11 @@ fn parse(body: &str, domain: &str) -> Result<Vec<Checked>, ApiError> {
                 ))
             }
             Line::User(r) => {
-                let (mut users, errors) = import::parse(
-                    &serde_json::to_string(&r).unwrap_or_default(),
-                    import::Format::Jsonl,
-                    domain,
-                );
-                if let Some(e) = errors.into_iter().next() {
-                    return Err(bad(n, e.error));
+                let u = import::user_of(&r, domain).map_err(|e| bad(n, e))?;
+                if !seen.insert(u.aor.clone()) {
+                    return Err(bad(n, format!("user {} appears twice", u.aor)));
                 }
-                if let Some((_, u)) = users.pop() {
-                    if !seen.insert(u.aor.clone()) {
-                        return Err(bad(n, format!("user {} appears twice", u.aor)));
-                    }
-                    out.push(Checked::User(u));
-                }
+                out.push(Checked::User(u));
             }
             Line::Document { address, auid, xml } => {
                 if auid != lists::AUID && auid != rules::AUID {

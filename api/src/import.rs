@@ -126,9 +126,9 @@ pub fn parse(text: &str, format: Format, domain: &str) -> (Vec<(usize, User)>, V
     (users, errors)
 }
 
-/// Writes users as `format` (HA1 values, never passwords).
-pub fn write(users: &[User], format: Format) -> String {
-    let records = users.iter().map(|u| UserRecord {
+/// A user as written in files (HA1 values, never a password).
+pub fn record_of(u: &User) -> UserRecord {
+    UserRecord {
         address: u.aor.to_string(),
         display_name: u.display_name.clone(),
         email: u.email.clone(),
@@ -136,7 +136,12 @@ pub fn write(users: &[User], format: Format) -> String {
         password: None,
         ha1_md5: u.credentials.ha1_md5.clone(),
         ha1_sha256: u.credentials.ha1_sha256.clone(),
-    });
+    }
+}
+
+/// Writes users as `format` (HA1 values, never passwords).
+pub fn write(users: &[User], format: Format) -> String {
+    let records = users.iter().map(record_of);
     match format {
         Format::Jsonl => records
             .filter_map(|r| serde_json::to_string(&r).ok())
@@ -265,7 +270,8 @@ fn jsonl_records(text: &str) -> (Vec<(usize, UserRecord)>, Vec<LineError>) {
     (out, errors)
 }
 
-fn user_of(r: &UserRecord, domain: &str) -> Result<User, String> {
+/// The user a record describes, checked (address in `domain`, secrets, e-mail).
+pub fn user_of(r: &UserRecord, domain: &str) -> Result<User, String> {
     let aor = address(&r.address, domain)?;
     let credentials = secrets(&aor, domain, r)?;
     if let Some(e) = &r.email {

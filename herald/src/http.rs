@@ -53,6 +53,16 @@ pub fn prometheus() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// The operations listener (`HERALD_HTTP`), bound before anything else starts, with the
+/// Prometheus recorder installed; `None` when turned off.
+pub async fn ops_listener(addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
+    prometheus();
+    match addr {
+        Some(a) => Ok(Some(bind(a, "HERALD_HTTP").await?)),
+        None => Ok(None),
+    }
+}
+
 /// Binds a listener (so a bad address fails before anything else starts); `setting`
 /// names it in the error.
 pub async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {

@@ -41,11 +41,7 @@ pub async fn run(
             cfg.data_dir.display()
         )
     })?;
-    http::prometheus();
-    let http_listener = match cfg.http {
-        Some(addr) => Some(http::bind(addr, "HERALD_HTTP").await?),
-        None => None,
-    };
+    let http_listener = http::ops_listener(cfg.http).await?;
     let api_listener = match cfg.admin.api {
         Some(addr) => Some(http::bind(addr, "HERALD_API").await?),
         None => None,

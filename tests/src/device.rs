@@ -113,20 +113,25 @@ impl<W: Wire> Device<W> {
         body: &str,
         timeout: Duration,
     ) -> Option<u16> {
-        self.try_request("MESSAGE", to_user, domain, body, timeout)
+        self.try_request(
+            "MESSAGE",
+            &format!("sip:{to_user}@{domain}"),
+            domain,
+            body,
+            timeout,
+        )
     }
 
-    /// `method` to `to_user` as this device's user, answering a 407 once; the final
+    /// `method` to `uri` as this device's user, answering a 401 or 407 once; the final
     /// status, or `None` when a step got no final response within `timeout`.
     fn try_request(
         &mut self,
         method: &str,
-        to_user: &str,
+        uri: &str,
         domain: &str,
         body: &str,
         timeout: Duration,
     ) -> Option<u16> {
-        let uri = format!("sip:{to_user}@{domain}");
         let me = self.user.clone();
         let call_id_of = |text: &str| {
             text.lines()
@@ -134,15 +139,17 @@ impl<W: Wire> Device<W> {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let first = self.build(method, &uri, &me, domain, None, body);
+        let first = self.build(method, uri, &me, domain, None, body);
         self.wire.send(&first);
         let r = self.response_to(&call_id_of(&first), timeout)?;
-        if r.status.as_u16() != 407 {
-            return Some(r.status.as_u16());
-        }
-        let ch = Challenge::parse(r.headers.get(&HeaderName::ProxyAuthenticate)?).ok()?;
-        let creds = ch.answer(&self.user, &self.password, method, &uri, 1, "devclient");
-        let second = self.build(method, &uri, &me, domain, Some(&creds), body);
+        let header = match r.status.as_u16() {
+            401 => HeaderName::WwwAuthenticate,
+            407 => HeaderName::ProxyAuthenticate,
+            status => return Some(status),
+        };
+        let ch = Challenge::parse(r.headers.get(&header)?).ok()?;
+        let creds = ch.answer(&self.user, &self.password, method, uri, 1, "devclient");
+        let second = self.build(method, uri, &me, domain, Some(&creds), body);
         self.wire.send(&second);
         self.response_to(&call_id_of(&second), timeout)
             .map(|r| r.status.as_u16())
@@ -150,27 +157,14 @@ impl<W: Wire> Device<W> {
 
     /// A REGISTER that may get no answer: the final status, or `None`.
     pub fn try_register(&mut self, domain: &str, timeout: Duration) -> Option<u16> {
-        let uri = format!("sip:{domain}");
-        let me = self.user.clone();
-        let first = self.build("REGISTER", &uri, &me, domain, None, "");
-        self.wire.send(&first);
-        let r = self.response_to(&self.call_id.clone(), timeout)?;
-        if r.status.as_u16() != 401 {
-            return Some(r.status.as_u16());
-        }
-        let ch = Challenge::parse(r.headers.get(&HeaderName::WwwAuthenticate)?).ok()?;
-        let creds = ch.answer(&self.user, &self.password, "REGISTER", &uri, 1, "devclient");
-        let second = self.build("REGISTER", &uri, &me, domain, Some(&creds), "");
-        self.wire.send(&second);
-        self.response_to(&self.call_id.clone(), timeout)
-            .map(|r| r.status.as_u16())
+        self.try_request("REGISTER", &format!("sip:{domain}"), domain, "", timeout)
     }
 
     /// A PUBLISH of `body` for this device's user that may get no answer: the final
     /// status, or `None`.
     pub fn try_publish(&mut self, domain: &str, body: &str, timeout: Duration) -> Option<u16> {
-        let me = self.user.clone();
-        self.try_request("PUBLISH", &me, domain, body, timeout)
+        let uri = format!("sip:{}@{domain}", self.user);
+        self.try_request("PUBLISH", &uri, domain, body, timeout)
     }
 
     /// The text of a request from this device. REGISTER binds this device's contact for

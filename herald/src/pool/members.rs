@@ -1,14 +1,44 @@
-//! Pool membership in Redis: every node announces itself with a key that expires
-//! (`<prefix>members:<role>:<id>` = its gRPC address, 2 s, renewed every 500 ms), and
-//! reads the others' keys. A node that dies drops out within 2 seconds (plus a 250 ms poll).
+//! Pool membership in Redis: every node announces itself with an expiry time in a sorted
+//! set per role (`<prefix>members:<role>`, scored by Redis's own clock, 2 s ahead,
+//! renewed every 500 ms) and its gRPC address in a hash beside it; a listing drops the
+//! expired entries first. A node that dies drops out within 2 seconds (plus a 250 ms
+//! poll). Two small keys per role: listing never scans the keyspace (which holds every
+//! binding).
 
 use std::{collections::BTreeMap, time::Duration};
 
-use redis::{aio::ConnectionManager, AsyncCommands};
+use redis::{aio::ConnectionManager, Script};
 
 /// How long an announcement lives, and how often it is renewed.
 pub const TTL: Duration = Duration::from_secs(2);
 pub const RENEW: Duration = Duration::from_millis(500);
+
+/// KEYS[1] the set, KEYS[2] the addresses; ARGV: id, address, TTL in ms.
+const ANNOUNCE: &str = r"
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1";
+
+/// KEYS[1] the set, KEYS[2] the addresses; returns id, address, id, address, …
+const LIST: &str = r"
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+if #gone > 0 then
+  redis.call('ZREM', KEYS[1], unpack(gone))
+  redis.call('HDEL', KEYS[2], unpack(gone))
+end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local addr = redis.call('HGET', KEYS[2], id)
+  if addr then
+    table.insert(out, id)
+    table.insert(out, addr)
+  end
+end
+return out";
 
 #[derive(Clone)]
 pub struct Members {
@@ -28,8 +58,11 @@ impl Members {
         })
     }
 
-    fn key(&self, role: &str, id: &str) -> String {
-        format!("{}members:{role}:{id}", self.prefix)
+    /// The sorted set and the address hash of `role`.
+    fn keys(&self, role: &str) -> (String, String) {
+        let set = format!("{}members:{role}", self.prefix);
+        let addrs = format!("{set}:addr");
+        (set, addrs)
     }
 
     /// Announces `id` (of `role`) at `addr` until the task is dropped.
@@ -41,20 +74,21 @@ impl Members {
     ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
-            let key = me.key(role, &id);
+            let (set, addrs) = me.keys(role);
+            let script = Script::new(ANNOUNCE);
             let mut c = me.conn.clone();
             let mut tick = tokio::time::interval(RENEW);
             loop {
                 tick.tick().await;
-                let set: redis::RedisResult<()> = c
-                    .set_options(
-                        &key,
-                        &addr,
-                        redis::SetOptions::default()
-                            .with_expiration(redis::SetExpiry::PX(TTL.as_millis() as u64)),
-                    )
+                let renewed: redis::RedisResult<i64> = script
+                    .key(&set)
+                    .key(&addrs)
+                    .arg(&id)
+                    .arg(&addr)
+                    .arg(TTL.as_millis() as u64)
+                    .invoke_async(&mut c)
                     .await;
-                if let Err(e) = set {
+                if let Err(e) = renewed {
                     tracing::warn!(error = %e, "membership not renewed");
                 }
             }
@@ -63,26 +97,30 @@ impl Members {
 
     /// Withdraws an announcement (a graceful stop).
     pub async fn withdraw(&self, role: &str, id: &str) {
+        let (set, addrs) = self.keys(role);
         let mut c = self.conn.clone();
-        let _: redis::RedisResult<()> = c.del(self.key(role, id)).await;
+        let _: redis::RedisResult<()> = redis::pipe()
+            .atomic()
+            .zrem(&set, id)
+            .ignore()
+            .hdel(&addrs, id)
+            .ignore()
+            .query_async(&mut c)
+            .await;
     }
 
     /// The live members of `role`: id → gRPC address.
     pub async fn list(&self, role: &str) -> redis::RedisResult<BTreeMap<String, String>> {
+        let (set, addrs) = self.keys(role);
         let mut c = self.conn.clone();
-        let pattern = self.key(role, "*");
-        let keys: Vec<String> = c.keys(&pattern).await?;
-        let mut out = BTreeMap::new();
-        if keys.is_empty() {
-            return Ok(out);
-        }
-        let addrs: Vec<Option<String>> = c.mget(&keys).await?;
-        let strip = pattern.trim_end_matches('*').len();
-        for (k, a) in keys.iter().zip(addrs) {
-            if let Some(a) = a {
-                out.insert(k[strip..].to_owned(), a);
-            }
-        }
-        Ok(out)
+        let flat: Vec<String> = Script::new(LIST)
+            .key(&set)
+            .key(&addrs)
+            .invoke_async(&mut c)
+            .await?;
+        Ok(flat
+            .chunks_exact(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect())
     }
 }

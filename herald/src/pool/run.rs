@@ -57,11 +57,7 @@ pub async fn run_homeserver(
     on_ready: impl FnOnce(&NodeReady<'_>),
 ) -> anyhow::Result<()> {
     let (redis_url, prefix) = redis_of(&cfg)?;
-    http::prometheus();
-    let http_listener = match cfg.http {
-        Some(addr) => Some(http::bind(addr, "HERALD_HTTP").await?),
-        None => None,
-    };
+    let http_listener = http::ops_listener(cfg.http).await?;
     let members = Members::connect(&redis_url, &prefix).await?;
     let (store, writer) = CachedStore::new(crate::store::open(&cfg).await?).await?;
     let store: Arc<dyn herald_homeserver::store::Store> =
@@ -184,11 +180,7 @@ pub async fn run_frontend(
     on_ready: impl FnOnce(&NodeReady<'_>),
 ) -> anyhow::Result<()> {
     let (redis_url, prefix) = redis_of(&cfg)?;
-    http::prometheus();
-    let http_listener = match cfg.http {
-        Some(addr) => Some(http::bind(addr, "HERALD_HTTP").await?),
-        None => None,
-    };
+    let http_listener = http::ops_listener(cfg.http).await?;
     std::fs::create_dir_all(&cfg.data_dir)?;
     let members = Members::connect(&redis_url, &prefix).await?;
     let mut fe = server::frontend_config(&cfg);

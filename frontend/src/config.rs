@@ -29,6 +29,11 @@ pub struct FrontendConfig {
     /// UDP socket receive and send buffer size: bursts beyond the kernel default would
     /// otherwise be dropped and retransmitted (the kernel caps it at net.core.rmem_max).
     pub udp_buffer: usize,
+    /// How many UDP datagrams may be on their way to home servers at once. 1 handles them
+    /// one after another (the embedded server, where handing over is a queue push); a
+    /// pool's front end waits for a gRPC call per message, and one slow or dead home
+    /// server must not hold up every other user's messages.
+    pub udp_in_flight: usize,
     pub limits: Limits,
 }
 
@@ -57,6 +62,7 @@ impl FrontendConfig {
             },
             max_queued_per_connection: 1024,
             udp_buffer: 4 * 1024 * 1024,
+            udp_in_flight: 1,
             limits: Limits::default(),
         }
     }

@@ -193,6 +193,7 @@ impl Listeners {
                 self.flows.clone(),
                 ingress.clone(),
                 self.cfg.limits,
+                self.cfg.udp_in_flight,
                 shutdown.clone(),
             ));
         }

@@ -6,7 +6,10 @@ use std::{net::SocketAddr, sync::Arc};
 use bytes::Bytes;
 use herald_proto::v1::Transport;
 use herald_sip::{parse_datagram, Limits};
-use tokio::{net::UdpSocket, sync::watch};
+use tokio::{
+    net::UdpSocket,
+    sync::{watch, Semaphore},
+};
 
 use crate::{flows::FlowTable, ingress::Ingress};
 
@@ -15,8 +18,12 @@ pub(crate) async fn serve(
     flows: Arc<FlowTable>,
     ingress: Arc<Ingress>,
     limits: Limits,
+    in_flight: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // More than one at a time: each message in its own task, at most `in_flight` of them
+    // (the next datagram waits for a slot).
+    let slots = (in_flight > 1).then(|| Arc::new(Semaphore::new(in_flight)));
     let mut buf = vec![0u8; 65_535];
     loop {
         let (n, from) = tokio::select! {
@@ -41,7 +48,19 @@ pub(crate) async fn serve(
             continue; // keep-alive or padding
         }
         let raw = Bytes::copy_from_slice(data);
-        handle(&socket, &flows, &ingress, &limits, raw, from).await;
+        match &slots {
+            None => handle(&socket, &flows, &ingress, &limits, raw, from).await,
+            Some(slots) => {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let (socket, flows, ingress) = (socket.clone(), flows.clone(), ingress.clone());
+                tokio::spawn(async move {
+                    handle(&socket, &flows, &ingress, &limits, raw, from).await;
+                    drop(slot);
+                });
+            }
+        }
     }
 }
 

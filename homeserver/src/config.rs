@@ -30,6 +30,10 @@ pub struct HomeConfig {
     /// A pool's home server: presence state is loaded for the presentities this server
     /// owns on the ring (`HomeServer::set_ownership`), not all of it at start.
     pub presence_by_ownership: bool,
+    /// A pool's home server: its membership lease. While it does not hold (or once it
+    /// has lapsed, until ownership is given again) the engine drops its presence state
+    /// and refuses presence requests with 503: another server may own them now.
+    pub lease: Option<crate::lease::Lease>,
     /// Digest algorithms offered, in order of preference (RFC 8760 §2.4: clients take the
     /// first they support; some old clients only read the first challenge).
     pub auth_algorithms: Vec<herald_sip::auth::Algorithm>,
@@ -86,6 +90,7 @@ impl HomeConfig {
             max_message_body: 64 * 1024,
             archive_compliance: false,
             presence_by_ownership: false,
+            lease: None,
             auth_algorithms: vec![
                 herald_sip::auth::Algorithm::Sha256,
                 herald_sip::auth::Algorithm::Md5,

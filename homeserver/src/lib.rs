@@ -11,6 +11,7 @@ pub mod bans;
 pub mod config;
 mod core;
 pub mod flow;
+pub mod lease;
 pub mod presence;
 pub mod registrar;
 pub mod reply;
@@ -18,4 +19,7 @@ pub mod store;
 pub mod via;
 pub mod xcap;
 
-pub use crate::core::{EngineGone, HomeServer, Notice, NoticeResult, Owns};
+pub use crate::{
+    core::{EngineGone, HomeServer, Notice, NoticeResult, Ownership, Owns},
+    lease::Lease,
+};

@@ -140,8 +140,7 @@ impl<W: Wire> Device<W> {
                 .to_owned()
         };
         let first = self.build(method, uri, &me, domain, None, body);
-        self.wire.send(&first);
-        let r = self.response_to(&call_id_of(&first), timeout)?;
+        let r = self.send_until_answered(&first, &call_id_of(&first), timeout)?;
         let header = match r.status.as_u16() {
             401 => HeaderName::WwwAuthenticate,
             407 => HeaderName::ProxyAuthenticate,
@@ -150,9 +149,30 @@ impl<W: Wire> Device<W> {
         let ch = Challenge::parse(r.headers.get(&header)?).ok()?;
         let creds = ch.answer(&self.user, &self.password, method, uri, 1, "devclient");
         let second = self.build(method, uri, &me, domain, Some(&creds), body);
-        self.wire.send(&second);
-        self.response_to(&call_id_of(&second), timeout)
+        self.send_until_answered(&second, &call_id_of(&second), timeout)
             .map(|r| r.status.as_u16())
+    }
+
+    /// Sends `text` and waits for its final response; over UDP it is retransmitted as a
+    /// user agent would (RFC 3261 Timer E: after 500 ms, doubling up to 4 s).
+    fn send_until_answered(
+        &mut self,
+        text: &str,
+        call_id: &str,
+        timeout: Duration,
+    ) -> Option<Response> {
+        let udp = self.wire.via().starts_with("UDP");
+        let deadline = Instant::now() + timeout;
+        let mut interval = Duration::from_millis(500);
+        loop {
+            self.wire.send(text);
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let wait = if udp { interval.min(left) } else { left };
+            if let Some(r) = self.response_to(call_id, wait) {
+                return Some(r);
+            }
+            interval = (interval * 2).min(Duration::from_secs(4));
+        }
     }
 
     /// A REGISTER that may get no answer: the final status, or `None`.

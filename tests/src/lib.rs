@@ -306,6 +306,18 @@ impl Server {
         false
     }
 
+    /// Freezes (SIGSTOP) or resumes (SIGCONT) the process: a node that stalls or is cut
+    /// off for a while, then comes back with whatever it held.
+    pub fn freeze(&self, frozen: bool) {
+        let c = self.child.as_ref().expect("the server runs");
+        let sig = if frozen { "-STOP" } else { "-CONT" };
+        let st = Command::new("kill")
+            .args([sig, &c.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(st.success(), "kill {sig} failed");
+    }
+
     /// Whether the process still runs.
     pub fn alive(&mut self) -> bool {
         self.child

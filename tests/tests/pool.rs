@@ -51,6 +51,9 @@ fn start_pool(dir: &Path, homes: usize, fronts: usize) -> Pool {
     base.insert("HERALD_STORE".into(), "pool".into());
     base.insert("HERALD_POSTGRES_URL".into(), pg_url);
     base.insert("HERALD_REDIS_URL".into(), redis.url());
+    // Every test device sends from 127.0.0.1: the per-source flood budget (tested on
+    // its own elsewhere) would drop a load test's messages.
+    base.insert("HERALD_RATE_PER_SOURCE".into(), "0".into());
     for k in ["HERALD_TLS", "HERALD_WS", "HERALD_WSS", "HERALD_XCAP"] {
         base.insert(k.into(), "off".into());
     }
@@ -209,19 +212,21 @@ fn a_home_server_killed_under_load_loses_no_acknowledged_message() {
         time::Instant,
     };
 
+    const SENDERS: usize = 8;
+    const LOAD: Duration = Duration::from_secs(15);
     let dir = test_dir("pool-failover");
     let mut pool = start_pool(dir.path(), 3, 2);
     let ids = ["hs1", "hs2", "hs3"];
     let ring = Ring::new(ids.iter().map(|i| Member::new(*i, 1))).unwrap();
     let owner = |u: &str| ring.owner(&format!("{u}@{DOMAIN}")).unwrap().0.clone();
-    let sender = "alice";
     let victim_home = owner("bob");
     let other = ["carol", "dave", "erin", "fay", "gus"]
         .into_iter()
         .find(|u| owner(u) != victim_home)
         .unwrap();
     let recipients = ["bob", other];
-    for u in [sender, "bob", other] {
+    let senders: Vec<String> = (1..=SENDERS).map(|i| format!("sender{i}")).collect();
+    for u in senders.iter().map(String::as_str).chain(recipients) {
         pool.homes[0].add_user(u, &format!("{u}-pw"));
     }
     let fe1 = pool.fronts[0].addr("udp");
@@ -245,26 +250,37 @@ fn a_home_server_killed_under_load_loses_no_acknowledged_message() {
         })
         .collect();
 
-    let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), fe1, sender, "alice-pw");
+    // Several senders at once, each sending its next message when the last is answered.
     let start = Instant::now();
-    let mut results: Vec<(usize, &str, Option<u16>, Duration)> = Vec::new();
-    let mut killed_at = None;
-    let mut i = 0;
-    while start.elapsed() < Duration::from_secs(14) {
-        if killed_at.is_none() && start.elapsed() > Duration::from_secs(3) {
-            let idx = ids.iter().position(|h| *h == victim_home).unwrap();
-            pool.homes[idx].kill();
-            killed_at = Some(start.elapsed());
-        }
-        let to = recipients[i % 2];
-        let status = alice.try_message(DOMAIN, to, &format!("m{i}"), Duration::from_secs(3));
-        results.push((i, to, status, start.elapsed()));
-        i += 1;
-    }
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sending: Vec<_> = senders
+        .iter()
+        .map(|u| {
+            let mut dev = UdpDevice::udp([127, 0, 0, 1].into(), fe1, u, &format!("{u}-pw"));
+            let next = next.clone();
+            std::thread::spawn(move || {
+                let mut out: Vec<(usize, &str, Option<u16>, Duration)> = Vec::new();
+                while start.elapsed() < LOAD {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let to = recipients[i % 2];
+                    let st = dev.try_message(DOMAIN, to, &format!("m{i}"), Duration::from_secs(5));
+                    out.push((i, to, st, start.elapsed()));
+                }
+                out
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(3));
+    let idx = ids.iter().position(|h| *h == victim_home).unwrap();
+    pool.homes[idx].kill();
+    let killed_at = start.elapsed();
+    let results: Vec<(usize, &str, Option<u16>, Duration)> = sending
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::Relaxed);
     let received: Vec<HashSet<String>> = devices.into_iter().map(|d| d.join().unwrap()).collect();
-    let killed_at = killed_at.unwrap();
 
     let count = |f: &dyn Fn(&Option<u16>) -> bool| results.iter().filter(|r| f(&r.2)).count();
     let ok = count(&|s| *s == Some(200));
@@ -272,10 +288,14 @@ fn a_home_server_killed_under_load_loses_no_acknowledged_message() {
     let errors = count(&|s| matches!(s, Some(c) if *c >= 300));
     let silent = count(&|s| s.is_none());
     println!(
-        "failover: {} sent, {ok} answered 200, {stored} answered 202, {errors} refused with an error, {silent} unanswered; {victim_home} killed at {killed_at:?}",
-        results.len()
+        "failover: {} sent by {SENDERS} senders in {LOAD:?} ({:.0}/s), {ok} answered 200, {stored} answered 202, {errors} refused with an error, {silent} unanswered; {victim_home} killed at {killed_at:?}",
+        results.len(),
+        results.len() as f64 / LOAD.as_secs_f64()
     );
     assert_eq!(stored, 0, "both recipients were registered throughout");
+    // Every message got an answer: one the dead server took but never answered is
+    // answered when the sender's retransmission reaches the next one.
+    assert_eq!(silent, 0, "messages never answered");
     let lost: Vec<_> = results
         .iter()
         .filter(|(i, to, s, _)| {
@@ -285,28 +305,27 @@ fn a_home_server_killed_under_load_loses_no_acknowledged_message() {
         })
         .collect();
     assert!(lost.is_empty(), "acknowledged but not delivered: {lost:?}");
-    // Failover: bob (on the dead server) is served again within the ring's 2 s
-    // membership timeout plus refresh, without registering again.
+    // Failover: bob (on the dead server) is served again within 3 s, without registering
+    // again (a front end passes over a home server that refuses connections at once;
+    // one that vanished without a word drops out with its 2 s membership).
     let back = results
         .iter()
-        .find(|(_, to, s, at)| *to == "bob" && *s == Some(200) && *at > killed_at)
-        .map(|r| r.3 - killed_at);
+        .filter(|(_, to, s, at)| *to == "bob" && *s == Some(200) && *at > killed_at)
+        .map(|r| r.3 - killed_at)
+        .min();
     println!("failover: bob served again {back:?} after the kill");
     assert!(
-        back.is_some_and(|d| d < Duration::from_secs(6)),
+        back.is_some_and(|d| d < Duration::from_secs(3)),
         "bob not served again: {back:?}"
     );
-    // The other user hardly noticed: no error, and at most one message left unanswered
-    // (seen once in several runs, at the instant the ring changed; still open: see the
-    // closing note of this issue). Never a false 200: that is checked above.
+    // The other user did not notice: every message to them answered 200.
     let other_failed: Vec<_> = results
         .iter()
         .filter(|(_, to, s, _)| *to == other && *s != Some(200))
         .collect();
-    println!("failover: messages to {other} not answered 200: {other_failed:?}");
     assert!(
-        other_failed.len() <= 1 && other_failed.iter().all(|r| r.2.is_none()),
-        "{other} (on a live home server) got errors: {other_failed:?}"
+        other_failed.is_empty(),
+        "{other} (on a live home server) was affected: {other_failed:?}"
     );
 }
 
@@ -448,6 +467,166 @@ fn watchers_keep_their_subscription_when_the_presentitys_home_server_dies() {
         .get(&herald_sip::HeaderName::SubscriptionState)
         .unwrap_or("");
     assert!(state.starts_with("active"), "still active: {state}");
+}
+
+/// A PIDF document for bob whose note is `marker`.
+fn pidf(marker: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@{DOMAIN}">
+ <tuple id="t-{marker}"><status><basic>open</basic></status><note>{marker}</note></tuple>
+</presence>"#
+    )
+}
+
+/// A NOTIFY as the watcher saw it: CSeq, the home server named in its branch, body.
+struct Seen {
+    cseq: u64,
+    home: String,
+    body: String,
+}
+
+fn seen(n: &herald_sip::Request) -> Seen {
+    let cseq = n
+        .headers
+        .get(&herald_sip::HeaderName::CSeq)
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let home = n
+        .headers
+        .top_via()
+        .ok()
+        .and_then(|v| v.branch().map(str::to_owned))
+        .and_then(|b| b.strip_prefix("z9hG4bK-").map(str::to_owned))
+        .and_then(|b| b.split('-').next().map(str::to_owned))
+        .unwrap_or_default();
+    Seen {
+        cseq,
+        home,
+        body: String::from_utf8_lossy(&n.body).into_owned(),
+    }
+}
+
+/// Fencing: a home server frozen (SIGSTOP) past its membership lease loses its
+/// presentities to the next server; when it resumes it must not act on what it held —
+/// here an authenticated PUBLISH that reached its socket while it was frozen, which an
+/// unfenced server would take and NOTIFY from its old state with its old CSeq. The
+/// watcher sees one dialog whose CSeq only goes up, never the refused state, NOTIFYs from
+/// the next server while the first is frozen, and the latest state at the end.
+#[test]
+fn a_frozen_home_server_never_notifies_from_stale_state_when_it_returns() {
+    let _serial = serial();
+    let dir = test_dir("pool-fencing");
+    let pool = start_pool(dir.path(), 3, 2);
+    let ids = ["hs1", "hs2", "hs3"];
+    let ring = Ring::new(ids.iter().map(|i| Member::new(*i, 1))).unwrap();
+    let victim = ring.owner(&format!("bob@{DOMAIN}")).unwrap().0.clone();
+    for u in ["alice", "bob"] {
+        pool.homes[0].add_user(u, &format!("{u}-pw"));
+    }
+    let fe1 = pool.fronts[0].addr("udp");
+    let fe2 = pool.fronts[1].addr("udp");
+    let mut bob = UdpDevice::udp([127, 0, 0, 1].into(), fe1, "bob", "bob-pw");
+    bob.content_type = "application/pidf+xml".into();
+    assert_eq!(bob.register(DOMAIN), 200);
+    let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), fe2, "alice", "alice-pw");
+    let uri = format!("sip:bob@{DOMAIN}");
+    assert_eq!(
+        alice
+            .exchange("SUBSCRIBE", &uri, "alice", DOMAIN, "")
+            .status(),
+        200
+    );
+    let mut log: Vec<Seen> = Vec::new();
+    let watch = |alice: &mut UdpDevice, log: &mut Vec<Seen>, until: &str, secs: u64| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if let Some(n) = alice.next_request("NOTIFY", Duration::from_millis(200)) {
+                alice.answer(&n, 200);
+                log.push(seen(&n));
+                if !until.is_empty() && log.last().unwrap().body.contains(until) {
+                    return true;
+                }
+            }
+        }
+        until.is_empty()
+    };
+    let before = bob.exchange("PUBLISH", &uri, "bob", DOMAIN, &pidf("before"));
+    assert_eq!(before.status(), 200, "bob publishes");
+    assert!(
+        watch(&mut alice, &mut log, "before", 5),
+        "NOTIFY with the first state"
+    );
+    assert_eq!(log.last().unwrap().home, victim, "{victim} owns bob");
+
+    let idx = ids.iter().position(|h| *h == victim).unwrap();
+    pool.homes[idx].freeze(true);
+    // An authenticated PUBLISH (a fresh nonce count on the same nonce) that only the
+    // frozen server gets: it waits in its socket; the front end gives up on it (503).
+    let challenge = herald_sip::auth::Challenge::parse(
+        before
+            .first
+            .headers
+            .get(&herald_sip::HeaderName::ProxyAuthenticate)
+            .expect("PUBLISH challenged"),
+    )
+    .unwrap();
+    let creds = challenge.answer("bob", "bob-pw", "PUBLISH", &uri, 2, "devclient");
+    let stale = bob.build("PUBLISH", &uri, "bob", DOMAIN, Some(&creds), &pidf("stale"));
+    bob.wire.send_raw(stale.as_bytes());
+    std::thread::sleep(Duration::from_millis(300));
+    // bob goes on publishing: refused while the frozen server is on the ring, then taken
+    // by the next one.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut n = 0;
+    let taken = loop {
+        n += 1;
+        let marker = format!("after{n}");
+        if bob.try_publish(DOMAIN, &pidf(&marker), Duration::from_secs(3)) == Some(200) {
+            break marker;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no PUBLISH taken while {victim} is frozen"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        watch(&mut alice, &mut log, &taken, 10),
+        "no NOTIFY with {taken} while {victim} is frozen"
+    );
+    let heir = log.last().unwrap().home.clone();
+    assert_ne!(heir, victim, "the NOTIFY came from the next home server");
+
+    pool.homes[idx].freeze(false);
+    // It rejoins; bob's presence moves back to it once the others have let go.
+    watch(&mut alice, &mut log, "", 6);
+    assert_eq!(
+        bob.try_publish(DOMAIN, &pidf("final"), Duration::from_secs(3)),
+        Some(200),
+        "bob publishes after the return"
+    );
+    assert!(
+        watch(&mut alice, &mut log, "final", 10),
+        "NOTIFY with the final state"
+    );
+
+    let trail: Vec<(u64, &str)> = log.iter().map(|s| (s.cseq, s.home.as_str())).collect();
+    println!("fencing: NOTIFYs (CSeq, home): {trail:?}");
+    assert!(
+        log.windows(2).all(|w| w[1].cseq > w[0].cseq),
+        "CSeq went back (a stale NOTIFY): {trail:?}"
+    );
+    assert!(
+        log.iter().all(|s| !s.body.contains("stale")),
+        "the PUBLISH the frozen server held was acted upon: {trail:?}"
+    );
+    let text = plain(&pool.homes[idx].log_text());
+    assert!(
+        text.contains("membership lease lapsed"),
+        "{victim} did not notice its lease lapsed"
+    );
 }
 
 /// A home server joins a running pool: only its share of the users moves to it (the

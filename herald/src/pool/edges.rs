@@ -39,7 +39,9 @@ impl Edges {
             .await
             .map_err(|e| Status::unavailable(format!("membership: {e}")))?;
         let addr = live
+            .members
             .get(frontend)
+            .map(|n| &n.addr)
             .ok_or_else(|| Status::not_found(format!("front end {frontend} is gone")))?;
         let ch = Channel::from_shared(format!("http://{addr}"))
             .map_err(|e| Status::internal(e.to_string()))?

@@ -2,11 +2,19 @@
 //! picking for each message the home server that owns it — requests by their
 //! address-of-record on the ring of live home servers, responses by the home server
 //! named in their branch — and calling it over gRPC.
+//!
+//! A home server that cannot be connected to (its process died: the connection is
+//! refused) is set aside at once for the membership TTL, and the request goes to the
+//! next-ranked home server for its address — it never reached the first, so nothing is
+//! done twice. Without this, its users would wait for its announcement to expire (2 s)
+//! and the next membership poll. Registrations and messages can be served by any home
+//! server (their state is in Redis and PostgreSQL); presence waits for the ring's
+//! hand-over (see `run::follow_ownership`).
 
 use std::{
-    collections::BTreeMap,
-    sync::{Arc, RwLock},
-    time::Duration,
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
 };
 
 use herald_frontend::route::{route, Route};
@@ -17,7 +25,7 @@ use herald_ring::{Member, Ring};
 use herald_sip::{Limits, Transport};
 use tonic::{transport::Channel, Request, Response, Status};
 
-use super::members::Members;
+use super::members::{Members, View as Membership, TTL};
 
 /// How often membership is read.
 const REFRESH: Duration = Duration::from_millis(250);
@@ -33,6 +41,8 @@ struct View {
 #[derive(Clone)]
 pub struct Homes {
     view: Arc<RwLock<View>>,
+    /// Home servers found unreachable, until when they are passed over.
+    down: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl Homes {
@@ -43,6 +53,7 @@ impl Homes {
                 ring: None,
                 clients: BTreeMap::new(),
             })),
+            down: Arc::default(),
         };
         let h = homes.clone();
         tokio::spawn(async move {
@@ -67,7 +78,12 @@ impl Homes {
         self.view.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn update(&self, live: BTreeMap<String, String>) {
+    fn update(&self, membership: Membership) {
+        let live: BTreeMap<String, String> = membership
+            .members
+            .into_iter()
+            .map(|(id, n)| (id, n.addr))
+            .collect();
         let same = {
             let v = self.read();
             v.clients.len() == live.len()
@@ -103,8 +119,10 @@ impl Homes {
         *v = View { ring, clients };
     }
 
-    /// The client of the home server for `inbound`.
-    fn pick(&self, inbound: &Inbound) -> Result<HomeClient<Channel>, Status> {
+    /// The home servers for `inbound`, best first: for a request, its address's ranking
+    /// on the ring less those set aside (the owner only, when all are); for a response,
+    /// the one named in its branch.
+    fn pick(&self, inbound: &Inbound) -> Result<Vec<(String, HomeClient<Channel>)>, Status> {
         let transport = match inbound.flow.as_ref().map(|f| f.transport) {
             Some(t) if t == FlowTransport::Udp as i32 => Transport::Datagram,
             _ => Transport::Stream,
@@ -113,41 +131,103 @@ impl Homes {
             .map(|m| route(&m))
             .unwrap_or(Route::Any);
         let v = self.read();
-        let id = match (&r, &v.ring) {
-            (Route::Home(h), _) if v.clients.contains_key(h) => Some(h.clone()),
-            (Route::Key(k), Some(ring)) => ring.owner(k).map(|h| h.0.clone()),
-            (_, Some(ring)) => ring.members().first().map(|m| m.id.0.clone()),
-            _ => None,
+        let ids: Vec<String> = match (&r, &v.ring) {
+            (Route::Home(h), _) if v.clients.contains_key(h) => vec![h.clone()],
+            (Route::Key(k), Some(ring)) => {
+                ring.ranked(k).into_iter().map(|h| h.0.clone()).collect()
+            }
+            (_, Some(ring)) => ring.members().iter().map(|m| m.id.0.clone()).collect(),
+            _ => Vec::new(),
         };
-        id.and_then(|id| v.clients.get(&id).map(|(_, c)| c.clone()))
-            .ok_or_else(|| Status::unavailable("no home server"))
+        let now = Instant::now();
+        let down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        let up: Vec<&String> = ids
+            .iter()
+            .filter(|id| down.get(*id).is_none_or(|until| *until <= now))
+            .collect();
+        let chosen: Vec<&String> = if up.is_empty() {
+            ids.iter().take(1).collect()
+        } else {
+            up
+        };
+        let out: Vec<_> = chosen
+            .into_iter()
+            .filter_map(|id| v.clients.get(id).map(|(_, c)| (id.clone(), c.clone())))
+            .collect();
+        if out.is_empty() {
+            return Err(Status::unavailable("no home server"));
+        }
+        Ok(out)
+    }
+
+    /// Sets `home` aside for the membership TTL.
+    fn set_aside(&self, home: &str, status: &Status) {
+        let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+        if down.insert(home.to_owned(), Instant::now() + TTL).is_none() {
+            tracing::warn!(%home, %status, "home server unreachable: passed over until membership tells");
+        }
+    }
+
+    /// Calls the first of `homes` that can be connected to; a home server whose
+    /// connection failed in mid-call may have taken the message, so that one is not
+    /// retried elsewhere (the client gets 503 and retransmits or retries).
+    async fn call(
+        &self,
+        homes: Vec<(String, HomeClient<Channel>)>,
+        inbound: Inbound,
+        name: &'static str,
+        retry: bool,
+    ) -> Result<Response<Accepted>, Status> {
+        let mut last = Status::unavailable("no home server");
+        for (id, mut client) in homes.into_iter().take(if retry { 3 } else { 1 }) {
+            let t = Instant::now();
+            let mut req = Request::new(inbound.clone());
+            req.set_timeout(DEADLINE);
+            let r = if name == "handle_request" {
+                client.handle_request(req).await
+            } else {
+                client.handle_response(req).await
+            };
+            observe(name, t, &r);
+            match r {
+                Err(s) if s.code() == tonic::Code::Unavailable => {
+                    self.set_aside(&id, &s);
+                    if !never_sent(&s) {
+                        return Err(s);
+                    }
+                    last = s;
+                }
+                r => return r,
+            }
+        }
+        Err(last)
     }
 }
 
-fn with_deadline(inbound: Inbound) -> Request<Inbound> {
-    let mut req = Request::new(inbound);
-    req.set_timeout(DEADLINE);
-    req
+/// Whether a failed call never reached the server (the connection was refused).
+fn never_sent(status: &Status) -> bool {
+    let mut e: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
+    while let Some(err) = e {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        e = err.source();
+    }
+    false
 }
 
 #[tonic::async_trait]
 impl Home for Homes {
     async fn handle_request(&self, req: Request<Inbound>) -> Result<Response<Accepted>, Status> {
         let inbound = req.into_inner();
-        let mut client = self.pick(&inbound)?;
-        let t = std::time::Instant::now();
-        let r = client.handle_request(with_deadline(inbound)).await;
-        observe("handle_request", t, &r);
-        r
+        let homes = self.pick(&inbound)?;
+        self.call(homes, inbound, "handle_request", true).await
     }
 
     async fn handle_response(&self, req: Request<Inbound>) -> Result<Response<Accepted>, Status> {
         let inbound = req.into_inner();
-        let mut client = self.pick(&inbound)?;
-        let t = std::time::Instant::now();
-        let r = client.handle_response(with_deadline(inbound)).await;
-        observe("handle_response", t, &r);
-        r
+        let homes = self.pick(&inbound)?;
+        self.call(homes, inbound, "handle_response", false).await
     }
 }
 

@@ -3,7 +3,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use herald_frontend::{Bound, Listeners};
-use herald_homeserver::{store::cache::CachedStore, HomeServer};
+use herald_homeserver::{store::cache::CachedStore, HomeServer, Lease, Ownership};
 use herald_proto::v1::{edge_server::EdgeServer, home_server::HomeServer as HomeService};
 use herald_ring::{Member, Ring};
 use tokio::sync::watch;
@@ -15,6 +15,9 @@ use crate::{
     config::{Config, StoreKind},
     http, server,
 };
+
+/// How many UDP messages a front end may have on their way to home servers at once.
+const UDP_IN_FLIGHT: usize = 4096;
 
 /// Where a pool node listens, once it does.
 pub struct NodeReady<'a> {
@@ -75,6 +78,8 @@ pub async fn run_homeserver(
     let mut home_cfg = server::home_config(&cfg, &bound, &host);
     home_cfg.home_id = cfg.node.id.clone();
     home_cfg.presence_by_ownership = true;
+    let lease = Lease::new();
+    home_cfg.lease = Some(lease.clone());
     let edges = Edges::new(members.clone());
     let (home, engine) = HomeServer::start(home_cfg, store.clone(), edges);
     let api = herald_api::router(admin::state(&cfg, store.clone(), home.clone(), None)?);
@@ -91,8 +96,13 @@ pub async fn run_homeserver(
         grpc,
         stop_rx.clone(),
     );
-    let announce = members.announce("home", cfg.node.id.clone(), advertised_grpc(&cfg));
-    let following = follow_ownership(members.clone(), home.clone(), cfg.node.id.clone());
+    let announce = members.announce(
+        "home",
+        cfg.node.id.clone(),
+        advertised_grpc(&cfg),
+        Some(lease.clone()),
+    );
+    let following = follow_ownership(members.clone(), home.clone(), cfg.node.id.clone(), lease);
     ready.set(true);
     on_ready(&NodeReady {
         grpc,
@@ -142,33 +152,60 @@ fn serve_grpc(
     })
 }
 
-/// Tells the engine what it owns whenever the set of live home servers changes.
-fn follow_ownership(members: Members, home: HomeServer, me: String) -> tokio::task::JoinHandle<()> {
+/// Hands presentities over on every membership epoch, in two steps (see
+/// `herald_homeserver::Ownership`): release what the new ring no longer gives this server
+/// and acknowledge the epoch; once every live home server has acknowledged it, adopt what
+/// it gained. After a lapse of the lease the current epoch is applied afresh.
+fn follow_ownership(
+    members: Members,
+    home: HomeServer,
+    me: String,
+    lease: Lease,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last: Option<Vec<String>> = None;
+        // (epoch, lapses) applied, and whether its adoption is done.
+        let mut applied: Option<(u64, u64)> = None;
+        let mut adopted = false;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
             tick.tick().await;
-            let live: Vec<String> = match members.list("home").await {
-                Ok(m) => m.into_keys().collect(),
+            let view = match members.list("home").await {
+                Ok(v) => v,
                 Err(e) => {
                     tracing::warn!(error = %e, "membership not read");
                     continue;
                 }
             };
-            // Not yet announced ourselves: wait (owning nothing is not the same as not
-            // being in the ring yet).
-            if !live.contains(&me) || last.as_ref() == Some(&live) {
+            // Not announced (yet, or any more): owning nothing is not the same as not
+            // being in the ring.
+            if !view.members.contains_key(&me) || !lease.holds() {
                 continue;
             }
-            let Ok(ring) = Ring::new(live.iter().map(|id| Member::new(id.clone(), 1))) else {
+            let Ok(ring) = Ring::new(view.members.keys().map(|id| Member::new(id.clone(), 1)))
+            else {
                 continue;
             };
             let mine = me.clone();
             let owns: herald_homeserver::Owns =
                 Arc::new(move |aor| ring.owner(aor.as_str()).is_some_and(|h| h.0 == mine));
-            home.set_ownership(owns).await;
-            last = Some(live);
+            let now = (view.epoch, lease.lapses());
+            if applied != Some(now) {
+                if home.set_ownership(Ownership::Release(owns)).await.is_err() {
+                    return;
+                }
+                if let Err(e) = members.acknowledge("home", &me, view.epoch).await {
+                    tracing::warn!(error = %e, "ring epoch not acknowledged");
+                    continue;
+                }
+                tracing::info!(epoch = view.epoch, homes = ?view.members.keys().collect::<Vec<_>>(), "ring epoch applied");
+                applied = Some(now);
+                adopted = false;
+            } else if !adopted && view.settled() {
+                if home.set_ownership(Ownership::Adopt(owns)).await.is_err() {
+                    return;
+                }
+                adopted = true;
+            }
         }
     })
 }
@@ -185,6 +222,7 @@ pub async fn run_frontend(
     let members = Members::connect(&redis_url, &prefix).await?;
     let mut fe = server::frontend_config(&cfg);
     fe.id = cfg.node.id.clone();
+    fe.udp_in_flight = UDP_IN_FLIGHT;
     let listeners = Listeners::bind(fe).await?;
     let bound = listeners.bound().clone();
     let host = server::advertise_host(&cfg, &bound);
@@ -205,7 +243,7 @@ pub async fn run_frontend(
         grpc,
         stop_rx.clone(),
     );
-    let announce = members.announce("fe", cfg.node.id.clone(), advertised_grpc(&cfg));
+    let announce = members.announce("fe", cfg.node.id.clone(), advertised_grpc(&cfg), None);
     // Ready once a home server is known (a load balancer sends nothing before).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !homes.ready() && tokio::time::Instant::now() < deadline {

@@ -4,6 +4,7 @@
 
 use herald_proto::v1::FlowRef;
 use herald_sip::{HeaderName, Method, Request, StatusCode, Uri};
+use tracing::Instrument;
 
 use super::{now_secs, At, Core};
 use crate::{
@@ -21,10 +22,16 @@ impl Core {
         let Some(flow) = flow else {
             return;
         };
-        let cfg = self.cfg.clone();
         let call_id = req.headers.call_id().unwrap_or("").to_owned();
         let span = tracing::info_span!("request", method = %req.method.as_str(), %call_id, remote = %flow.remote);
-        let _guard = span.enter();
+        // Instrumented, never entered with a guard: a guard held across an await leaves
+        // the span on the thread's stack for whatever runs there next (and
+        // tracing-subscriber 0.3.23 panics on it, taking the engine with it).
+        self.dispatch(at, req, flow).instrument(span).await;
+    }
+
+    async fn dispatch(&mut self, at: At, req: Request, flow: FlowRef) {
+        let cfg = self.cfg.clone();
         if req.method == Method::Cancel {
             return self.on_cancel(at, req).await;
         }
@@ -101,6 +108,12 @@ impl Core {
                 } else {
                     self.proxy_to_user(at, req, flow).await;
                 }
+            }
+            // A pool's home server whose lease lapsed holds no presence state: another
+            // server may own these presentities now.
+            Method::Subscribe | Method::Publish if !self.may_act() => {
+                let r = reply::unavailable(&req, &cfg);
+                self.reply(&at, r).await;
             }
             Method::Subscribe if req.headers.to().is_ok_and(|t| t.tag().is_some()) => {
                 self.resubscribe(at, req).await;

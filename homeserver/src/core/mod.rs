@@ -31,8 +31,11 @@ use herald_sip::{
 use tokio::sync::mpsc;
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
-pub use self::admin::{EngineGone, Notice, NoticeResult};
 use self::fork::Fork;
+pub use self::{
+    admin::{EngineGone, Notice, NoticeResult},
+    ownership::Ownership,
+};
 use crate::{
     auth::Authenticator,
     config::HomeConfig,
@@ -57,8 +60,8 @@ enum Command {
     DocumentsChanged(Aor),
     /// An operator's question (admin API).
     Query(admin::Query),
-    /// The pool's ring changed: which presentities this home server owns now.
-    Ownership(Owns),
+    /// The pool's ring changed: a step of handing presentities over; answered once done.
+    Ownership(Ownership, tokio::sync::oneshot::Sender<()>),
 }
 
 /// Whether this home server owns an address-of-record (the pool's ring).
@@ -97,11 +100,14 @@ impl HomeServer {
         self.bans.clone()
     }
 
-    /// Tells the engine which presentities it owns (a pool's ring changed): it drops the
-    /// presence state of those it no longer owns and loads that of those it now owns from
-    /// the store, continuing their dialogs.
-    pub async fn set_ownership(&self, owns: Owns) {
-        let _ = self.tx.send(Command::Ownership(owns)).await;
+    /// A step of a ring change (see [`Ownership`]); returns once the engine has taken it.
+    pub async fn set_ownership(&self, step: Ownership) -> Result<(), EngineGone> {
+        let (done, taken) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Command::Ownership(step, done))
+            .await
+            .map_err(|_| EngineGone)?;
+        taken.await.map_err(|_| EngineGone)
     }
 
     /// Tells the engine that `aor`'s buddy list or presence rules changed (XCAP writes),
@@ -175,6 +181,8 @@ struct Core {
     inbound_flow: Option<FlowRef>,
     /// Presence: publications, subscriptions, calls.
     watch: presence::Watch,
+    /// A pool's home server: where it stands with its membership lease.
+    fence: ownership::Fence,
 }
 
 impl Core {
@@ -198,6 +206,7 @@ impl Core {
             next_fork: 1,
             inbound_flow: None,
             watch: presence::Watch::default(),
+            fence: ownership::Fence::default(),
         }
     }
 
@@ -218,7 +227,10 @@ impl Core {
                     Some(Command::Request(i)) => self.on_inbound(i, true).await,
                     Some(Command::DocumentsChanged(aor)) => self.documents_changed(&aor).await,
                     Some(Command::Query(q)) => self.on_query(q).await,
-                    Some(Command::Ownership(owns)) => self.on_ownership(owns).await,
+                    Some(Command::Ownership(step, done)) => {
+                        self.on_ownership(step).await;
+                        let _ = done.send(());
+                    }
                     None => break,
                 },
                 () = sleep_until(deadline) => self.txl.handle_timeout(Instant::now()),
@@ -295,6 +307,11 @@ impl Core {
     }
 
     async fn transmit(&mut self, t: Transmit<FlowRef>) {
+        // No NOTIFY from a server whose lease lapsed, nor later retransmissions of one
+        // it had in flight then: the dialog may have moved on under another server.
+        if self.is_notify(t.tx) && (!self.may_act() || self.fence.muted.contains(&t.tx)) {
+            return;
+        }
         if let Err(status) = self.send(t.peer, t.bytes).await {
             tracing::info!(tx = t.tx.0, %status, "flow gone");
             self.txl.transport_error(t.tx);

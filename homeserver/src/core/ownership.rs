@@ -1,14 +1,60 @@
-//! A pool's ring changes: presence state follows ownership. Subscriptions and
-//! publications of presentities this home server no longer owns leave its memory (their
-//! records stay in the store for the new owner); those of presentities it now owns are
-//! loaded from the store, and their dialogs continue — CSeq moved ahead, a full-state
-//! NOTIFY sent — without the watchers subscribing again.
+//! A pool's ring changes: presence state follows ownership, fenced by the membership
+//! lease. The pool gives ownership in two steps (`run::follow_ownership` in the binary):
+//! on every new membership epoch each home server first *releases* what the new ring no
+//! longer gives it — subscriptions and publications leave its memory, their records stay
+//! in the store — and acknowledges the epoch; only once every live home server has
+//! acknowledged it does a server *adopt* what it gained: it loads those records and their
+//! dialogs continue (CSeq moved ahead, a full-state NOTIFY) without the watchers
+//! subscribing again. So two home servers never both hold a subscription.
+//!
+//! A server whose lease runs out (cut off from Redis, stopped, swapped out: the pool will
+//! count it gone and another server will adopt its presentities) drops all its presence
+//! state the first time it notices and refuses presence work until ownership is given
+//! again, so a returning server never acts on what it held before.
 
 use super::{Core, Owns};
 use crate::store::Aor;
 
+/// A step of a ring change.
+pub enum Ownership {
+    /// Drop the presence state of presentities `Owns` does not cover.
+    Release(Owns),
+    /// Load (from the store) the presence state of presentities `Owns` covers.
+    Adopt(Owns),
+}
+
 impl Core {
-    pub(super) async fn on_ownership(&mut self, owns: Owns) {
+    pub(super) async fn on_ownership(&mut self, step: Ownership) {
+        match step {
+            Ownership::Release(owns) => {
+                // Anything held across a lapse goes first, owned or not.
+                self.may_act();
+                let (subs, pubs) = self.release_unowned(owns.as_ref());
+                if let Some(lease) = &self.cfg.lease {
+                    if lease.holds() {
+                        self.fence.lapses_seen = lease.lapses();
+                        self.fence.dropped = false;
+                    }
+                }
+                tracing::info!(subs, pubs, "presence released for a ring change");
+            }
+            Ownership::Adopt(owns) => {
+                if !self.may_act() {
+                    return;
+                }
+                let before = self.watch.subs.len();
+                self.load_presence(owns.as_ref()).await;
+                tracing::info!(
+                    adopted = self.watch.subs.len() - before,
+                    "presence adopted for a ring change"
+                );
+            }
+        }
+    }
+
+    /// Drops from memory the subscriptions and publications of presentities `owns` does
+    /// not cover; returns how many of each.
+    fn release_unowned(&mut self, owns: &dyn Fn(&Aor) -> bool) -> (usize, usize) {
         let released: Vec<u64> = self
             .watch
             .subs
@@ -30,12 +76,44 @@ impl Core {
             self.watch.pubs.remove(aor);
             self.watch.bodies.remove(aor);
         }
-        let before = self.watch.subs.len();
-        self.load_presence(owns.as_ref()).await;
-        tracing::info!(
-            released = released.len(),
-            adopted = self.watch.subs.len() - before,
-            "presence ownership changed"
-        );
+        (released.len(), gone.len())
     }
+
+    /// Whether this home server may act for the presentities it holds: always outside a
+    /// pool; in a pool while its lease holds and has not lapsed since ownership was last
+    /// given. The first time it finds otherwise it drops all presence state.
+    pub(super) fn may_act(&mut self) -> bool {
+        let Some(lease) = self.cfg.lease.clone() else {
+            return true;
+        };
+        if self.fence.dropped {
+            return false;
+        }
+        if lease.holds() && lease.lapses() == self.fence.lapses_seen {
+            return true;
+        }
+        let (subs, pubs) = self.release_unowned(&|_: &Aor| false);
+        self.fence.dropped = true;
+        self.fence
+            .muted
+            .extend(self.watch.notify_tx.keys().copied());
+        metrics::counter!("herald_presence_fenced_total").increment(1);
+        tracing::warn!(
+            subs,
+            pubs,
+            "membership lease lapsed: presence state dropped; presence refused until the ring gives ownership again"
+        );
+        false
+    }
+}
+
+/// Where the engine stands with its lease.
+#[derive(Debug, Default)]
+pub(super) struct Fence {
+    /// The lease's lapse count when ownership was last given.
+    pub lapses_seen: u64,
+    /// Presence state was dropped (lease lapsed); nothing is held until the next release.
+    pub dropped: bool,
+    /// NOTIFY transactions in flight when the lease lapsed: never retransmitted.
+    pub muted: std::collections::HashSet<herald_sip::transactions::TxId>,
 }

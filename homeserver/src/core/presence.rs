@@ -287,6 +287,9 @@ impl Core {
 
     /// Sends a NOTIFY with the current state; a terminating one removes the subscription.
     pub(super) async fn send_notify(&mut self, id: u64, ending: Ending) {
+        if !self.may_act() {
+            return;
+        }
         let Some(body) = self.notify_body(id).await else {
             return;
         };
@@ -345,6 +348,7 @@ impl Core {
             return;
         }
         self.watch.notify_tx.remove(&tx);
+        self.fence.muted.remove(&tx);
         if (200..300).contains(&code) {
             let dirty = self.watch.subs.get_mut(&id).is_some_and(|s| {
                 s.in_flight = None;

@@ -77,11 +77,19 @@ impl Core {
         let limits = PidfLimits::default();
         match self.store.publications(now).await {
             Ok(pubs) => {
-                let known: HashSet<Aor> = self.watch.pubs.keys().cloned().collect();
+                // By entity tag: a publication taken here before the adoption (the
+                // front ends' ring moved first) stays beside the devices' others.
+                let known: HashSet<(Aor, String)> = self
+                    .watch
+                    .pubs
+                    .iter()
+                    .flat_map(|(a, ps)| ps.iter().map(|p| (a.clone(), p.etag.clone())))
+                    .collect();
                 for (aor, p) in pubs {
-                    if known.contains(&aor) || !owned(&aor) {
+                    if !owned(&aor) || known.contains(&(aor.clone(), p.etag.clone())) {
                         continue;
                     }
+                    self.watch.bodies.remove(&aor);
                     let Ok(doc) = parse_pidf(p.pidf.as_bytes(), &limits) else {
                         continue;
                     };

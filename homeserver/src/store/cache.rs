@@ -11,7 +11,9 @@
 //! - bindings: this home server is the only writer of its users' bindings, so after the
 //!   first read of an AOR the in-memory copy is authoritative; writes update it at once
 //!   and reach the database through a write-behind task, in order (or, on the pool's
-//!   store, before the REGISTER is answered: `with_bindings_written_through`);
+//!   store, before the REGISTER is answered: `with_bindings_written_through`; there
+//!   another home server may have written an AOR's bindings while it owned it, so they
+//!   are read from the store every time and never cached);
 //! - the archive: appended through the same write-behind task.
 //!
 //! Offline messages go straight to the database: a 202 is only sent once the message is
@@ -321,6 +323,9 @@ impl DocumentStore for CachedStore {
 #[async_trait]
 impl BindingStore for CachedStore {
     async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Vec<Binding>> {
+        if self.bindings_through {
+            return self.inner.bindings(aor, now_secs).await;
+        }
         let cached = lock(&self.bindings).get(aor).cloned();
         let all = match cached {
             Some(b) => b,
@@ -341,9 +346,7 @@ impl BindingStore for CachedStore {
 
     async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
         if self.bindings_through {
-            self.inner.replace_bindings(aor, bindings).await?;
-            lock(&self.bindings).insert(aor.clone(), bindings.to_vec());
-            return Ok(());
+            return self.inner.replace_bindings(aor, bindings).await;
         }
         lock(&self.bindings).insert(aor.clone(), bindings.to_vec());
         self.queue(BatchWrite::Bindings(aor.clone(), bindings.to_vec()))

@@ -22,6 +22,8 @@ need svwar || missing+=(sipvicious)
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
 # Offline checks of the deployment files (no Docker engine needed).
 need docker-compose || missing+=(docker-compose)
+# The benchmark's peer (bench/compare), run here as a smoke test.
+need kamailio || missing+=(kamailio)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} for the end-to-end tests" >&2
   sudo=""
@@ -49,3 +51,8 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+
+# The benchmarks still run end to end (seconds, tiny rates; never timed here): Herald
+# beside Kamailio under sipp, and the presence load generator.
+BENCH_PROFILE=debug bench/compare/run.sh --smoke
+BENCH_PROFILE=debug bench/presence/run.sh --smoke

@@ -45,9 +45,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --quiet -p herald -p herald-bench-presence
-BIN=$ROOT/target/release/herald
-LOAD=$ROOT/target/release/presence-load
+# BENCH_PROFILE=debug uses the test build (the CI's smoke run); measurements use release.
+if [ "${BENCH_PROFILE:-release}" = debug ]; then
+  cargo build --quiet -p herald -p herald-bench-presence
+  BIN=$ROOT/target/debug/herald
+  LOAD=$ROOT/target/debug/presence-load
+else
+  cargo build --release --quiet -p herald -p herald-bench-presence
+  BIN=$ROOT/target/release/herald
+  LOAD=$ROOT/target/release/presence-load
+fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TS_SERVER="" TS_LOAD=""
 if ((PIN)); then TS_SERVER="taskset -c 1" TS_LOAD="taskset -c 0"; fi

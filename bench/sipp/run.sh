@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load test with sipp: REGISTER with digest, and MESSAGE relayed between registered users.
 # For each kind of work the rate is stepped up; the script prints, per step, whether every
-# call succeeded, p50/p99 latency, and the server's CPU seconds per 10,000 calls and RSS;
+# call succeeded, p50/p99 latency, the server's CPU seconds per 10,000 calls (its process and
+# children) and memory (PSS summed over them);
 # then the highest step with zero failures and the latency at half that rate.
 #
 # Without --server it builds and starts Herald (release, embedded edition) on loopback
@@ -82,8 +83,19 @@ else
 fi
 echo "# sipp $(sipp -v 2>&1 | grep -o 'v[0-9.]*' | head -1), transport $TRANSPORT, ${SECS}s per step, $(date -u +%FT%TZ)"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
+# The server and its child processes (Kamailio works in forked children).
+tree() { echo "$PID"; pgrep -P "$PID" || true; }
+cpu_ticks() {
+  local t=0 p
+  for p in $(tree); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
+# Proportional set size summed over the tree (shared memory counted once), KiB.
+rss_kib() {
+  local t=0 p
+  for p in $(tree); do t=$((t + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
 HZ=$(getconf CLK_TCK)
 
 # Waits until the server idles (at most 60 s): an overloaded step leaves retransmissions

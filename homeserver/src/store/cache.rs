@@ -14,7 +14,10 @@
 //!   store, before the REGISTER is answered: `with_bindings_written_through`; there
 //!   another home server may have written an AOR's bindings while it owned it, so they
 //!   are read from the store every time and never cached);
-//! - the archive: appended through the same write-behind task.
+//! - the archive: appended through the same write-behind task;
+//! - "no stored message for this AOR": remembered after a read finds none, forgotten when
+//!   one is stored (every REGISTER asks; the answer is nearly always none). Not on the
+//!   pool's store, where other home servers store messages too.
 //!
 //! Offline messages go straight to the database: a 202 is only sent once the message is
 //! stored. A write-behind entry is lost only if the process dies between the answer and
@@ -23,7 +26,7 @@
 //! before the process exits.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -70,6 +73,10 @@ pub struct CachedStore {
     /// Registrations are written before the REGISTER is answered (the pool: a home server
     /// may die a millisecond after its 200 OK, and another must find the binding).
     bindings_through: bool,
+    /// AORs known to have no stored message (read once, forgotten when one is stored):
+    /// every REGISTER asks, and the answer is nearly always "none". Not kept when other
+    /// processes may store messages for the same AOR (the pool).
+    none_waiting: Mutex<HashSet<Aor>>,
 }
 
 impl CachedStore {
@@ -94,6 +101,7 @@ impl CachedStore {
             bindings: Mutex::new(HashMap::new()),
             writes,
             bindings_through: false,
+            none_waiting: Mutex::new(HashSet::new()),
         };
         Ok((store, writer))
     }
@@ -371,11 +379,20 @@ impl BindingStore for CachedStore {
 #[async_trait]
 impl OfflineStore for CachedStore {
     async fn store_message(&self, msg: &StoredMessage, archive: &ArchiveEntry) -> StoreResult<i64> {
-        self.inner.store_message(msg, archive).await
+        let id = self.inner.store_message(msg, archive).await?;
+        lock(&self.none_waiting).remove(&msg.recipient);
+        Ok(id)
     }
 
     async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>> {
-        self.inner.pending(aor).await
+        if lock(&self.none_waiting).contains(aor) {
+            return Ok(Vec::new());
+        }
+        let pending = self.inner.pending(aor).await?;
+        if pending.is_empty() && !self.bindings_through {
+            lock(&self.none_waiting).insert(aor.clone());
+        }
+        Ok(pending)
     }
 
     async fn remove_message(&self, id: i64) -> StoreResult<()> {
@@ -383,7 +400,9 @@ impl OfflineStore for CachedStore {
     }
 
     async fn hold_message(&self, msg: &StoredMessage) -> StoreResult<i64> {
-        self.inner.hold_message(msg).await
+        let id = self.inner.hold_message(msg).await?;
+        lock(&self.none_waiting).remove(&msg.recipient);
+        Ok(id)
     }
 }
 
@@ -473,6 +492,48 @@ mod tests {
             inner.bindings(&aor, 0).await.unwrap(),
             vec![b],
             "last write wins"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stored_message_is_found_after_a_read_found_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("h.db")).await.unwrap());
+        let (cache, _w) = CachedStore::new(inner.clone()).await.unwrap();
+        let aor = Aor::parse("ivy@example.com").unwrap();
+        assert!(cache.pending(&aor).await.unwrap().is_empty());
+        assert!(cache.pending(&aor).await.unwrap().is_empty(), "remembered");
+        let m = StoredMessage {
+            id: 0,
+            recipient: aor.clone(),
+            from: "<sip:al@example.com>;tag=1".into(),
+            content_type: "text/plain".into(),
+            body: b"hi".to_vec(),
+            received_at_ms: 1,
+        };
+        let record = ArchiveEntry {
+            sender: "al@example.com".into(),
+            recipients: vec![aor.to_string()],
+            at_ms: 1,
+            call_id: "c1".into(),
+            content_type: "text/plain".into(),
+            body: b"hi".to_vec(),
+            outcome: crate::store::Outcome::Stored,
+        };
+        let id = cache.store_message(&m, &record).await.unwrap();
+        assert_eq!(
+            cache.pending(&aor).await.unwrap().len(),
+            1,
+            "stored: read again"
+        );
+        cache.remove_message(id).await.unwrap();
+        assert!(cache.pending(&aor).await.unwrap().is_empty());
+        cache.hold_message(&m).await.unwrap();
+        assert_eq!(
+            cache.pending(&aor).await.unwrap().len(),
+            1,
+            "held: read again"
         );
     }
 

@@ -87,20 +87,6 @@ mkdir -p "$WORKDIR/kamdb"
 printf 'table_name(str) table_version(int)\nhtable:2\n' > "$WORKDIR/kamdb/version"
 
 HPORT=$(free_port)
-(
-  export HERALD_DATA_DIR=$WORKDIR/herald HERALD_DOMAIN=$DOMAIN HERALD_LOG=warn
-  export HERALD_UDP=127.0.0.1:$HPORT HERALD_TCP=127.0.0.1:$HPORT
-  export HERALD_TLS=off HERALD_WS=off HERALD_WSS=off HERALD_HTTP=off HERALD_XCAP=off
-  # sipp is one source address sending thousands of requests a second.
-  export HERALD_RATE_PER_SOURCE=0
-  "$BIN" user import "$WORKDIR/users.csv" >/dev/null
-  exec "${PIN_SERVER[@]}" "$BIN" > "$WORKDIR/herald.out" 2> "$WORKDIR/herald.err"
-) &
-HPID=$!
-PIDS+=("$HPID")
-for _ in $(seq 100); do grep -q '^ready' "$WORKDIR/herald.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^ready' "$WORKDIR/herald.out" || { cat "$WORKDIR/herald.err" >&2; exit 1; }
-
 KPORT=$(free_port)
 CHILDREN=2
 sed -e "s|@DOMAIN@|$DOMAIN|g; s|@PORT@|$KPORT|g; s|@CHILDREN@|$CHILDREN|g" \
@@ -108,23 +94,53 @@ sed -e "s|@DOMAIN@|$DOMAIN|g; s|@PORT@|$KPORT|g; s|@CHILDREN@|$CHILDREN|g" \
     bench/compare/kamailio.cfg.in > "$WORKDIR/kamailio.cfg"
 kamailio -c -f "$WORKDIR/kamailio.cfg" > "$WORKDIR/kamailio-check.log" 2>&1 ||
   { cat "$WORKDIR/kamailio-check.log" >&2; exit 1; }
-"${PIN_SERVER[@]}" kamailio -DD -E -f "$WORKDIR/kamailio.cfg" -m 512 -M 16 \
-  -P "$WORKDIR/kamailio.pid" > "$WORKDIR/kamailio.log" 2>&1 &
-KPID=$!
-PIDS+=("$KPID")
-for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$KPORT") 2>/dev/null && break; sleep 0.1; done
+export HERALD_DATA_DIR=$WORKDIR/herald HERALD_DOMAIN=$DOMAIN HERALD_LOG=warn
+export HERALD_UDP=127.0.0.1:$HPORT HERALD_TCP=127.0.0.1:$HPORT
+export HERALD_TLS=off HERALD_WS=off HERALD_WSS=off HERALD_HTTP=off HERALD_XCAP=off
+# sipp is one source address sending thousands of requests a second.
+export HERALD_RATE_PER_SOURCE=0
+"$BIN" user import "$WORKDIR/users.csv" >/dev/null
+
+# Each ramp gets a freshly started server: an overloaded step leaves transactions (kept
+# 32 s for retransmissions over UDP) and queues behind that would weigh on the next ramp.
+SPID=""
+start() { # start herald|kamailio: sets SPID and SADDR
+  if [ "$1" = herald ]; then
+    "${PIN_SERVER[@]}" "$BIN" > "$WORKDIR/herald.out" 2>> "$WORKDIR/herald.err" &
+    SPID=$! SADDR=127.0.0.1:$HPORT
+    for _ in $(seq 100); do grep -q '^ready' "$WORKDIR/herald.out" 2>/dev/null && break; sleep 0.1; done
+    grep -q '^ready' "$WORKDIR/herald.out" || { cat "$WORKDIR/herald.err" >&2; exit 1; }
+  else
+    "${PIN_SERVER[@]}" kamailio -DD -E -f "$WORKDIR/kamailio.cfg" -m 512 -M 16 \
+      -P "$WORKDIR/kamailio.pid" >> "$WORKDIR/kamailio.log" 2>&1 &
+    SPID=$! SADDR=127.0.0.1:$KPORT
+    for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$KPORT") 2>/dev/null && break; sleep 0.1; done
+  fi
+  PIDS+=("$SPID")
+}
+stop() {
+  kill "$SPID" 2>/dev/null || true
+  wait "$SPID" 2>/dev/null || true
+  # The ports must be free again before the next start.
+  for _ in $(seq 50); do
+    (echo > "/dev/tcp/${SADDR%:*}/${SADDR#*:}") 2>/dev/null || break
+    sleep 0.1
+  done
+}
 
 echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') (embedded) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
 echo "# $USERS users, rates $START, +$STEP … $MAX per ${SECS}s step, $ROUNDS round(s), $([ -n "$PIN" ] && echo 'pinned: servers on core 1, sipp on core 0' || echo unpinned)"
 
-# run SERVER WORK TRANSPORT: one ramp; appends "server work transport best p50 p99 cpu".
+# run SERVER WORK TRANSPORT: one ramp on a fresh server; appends "server work transport
+# best p50 p99 cpu".
 run() {
-  local name=$1 work=$2 tr=$3 addr pid out
-  if [ "$name" = herald ]; then addr=127.0.0.1:$HPORT pid=$HPID; else addr=127.0.0.1:$KPORT pid=$KPID; fi
+  local name=$1 work=$2 tr=$3 out
   out=$WORKDIR/$name-$work-$tr-$RANDOM.out
-  bench/sipp/run.sh --server "$addr" --pid "$pid" --domain "$DOMAIN" --work "$work" \
+  start "$name"
+  bench/sipp/run.sh --server "$SADDR" --pid "$SPID" --domain "$DOMAIN" --work "$work" \
     --transport "$tr" --users "$USERS" --start "$START" --step "$STEP" --max "$MAX" \
     --secs "$SECS" "${PIN_LOAD[@]}" > "$out" 2>&1 || true
+  stop
   sed "s/^/  $name $tr: /" "$out" | grep -v '^  [a-z]* [a-z0-9]*: # s' || true
   awk -v s="$name" -v w="$work" -v t="$tr" '
     /highest rate with zero failures/ { match($0, /: [0-9]+\/s/); best = substr($0, RSTART + 2, RLENGTH - 4); half = 1; next }

@@ -384,16 +384,11 @@ const BUSY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
  <dm:person id="p1"><rpid:activities><rpid:busy/></rpid:activities></dm:person>
 </presence>"#;
 
-/// The home server of a presentity dies: its watcher keeps getting NOTIFYs in the same
-/// dialog (same Call-ID, CSeq going up) from the next home server on the ring, without
-/// subscribing again.
-#[test]
-fn watchers_keep_their_subscription_when_the_presentitys_home_server_dies() {
-    let _serial = serial();
-    let dir = test_dir("pool-presence");
-    let mut pool = start_pool(dir.path(), 3, 2);
-    let ids = ["hs1", "hs2", "hs3"];
-    let ring = Ring::new(ids.iter().map(|i| Member::new(*i, 1))).unwrap();
+/// Three home servers and two front ends; bob (who publishes PIDF) registered on the
+/// first front end, alice on the second; bob's home server.
+fn presence_pool(dir: &Path) -> (Pool, String, UdpDevice, UdpDevice) {
+    let pool = start_pool(dir, 3, 2);
+    let ring = Ring::new(["hs1", "hs2", "hs3"].iter().map(|i| Member::new(*i, 1))).unwrap();
     let victim = ring.owner(&format!("bob@{DOMAIN}")).unwrap().0.clone();
     for u in ["alice", "bob"] {
         pool.homes[0].add_user(u, &format!("{u}-pw"));
@@ -401,8 +396,21 @@ fn watchers_keep_their_subscription_when_the_presentitys_home_server_dies() {
     let fe1 = pool.fronts[0].addr("udp");
     let fe2 = pool.fronts[1].addr("udp");
     let mut bob = UdpDevice::udp([127, 0, 0, 1].into(), fe1, "bob", "bob-pw");
+    bob.content_type = "application/pidf+xml".into();
     assert_eq!(bob.register(DOMAIN), 200);
-    let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), fe2, "alice", "alice-pw");
+    let alice = UdpDevice::udp([127, 0, 0, 1].into(), fe2, "alice", "alice-pw");
+    (pool, victim, bob, alice)
+}
+
+/// The home server of a presentity dies: its watcher keeps getting NOTIFYs in the same
+/// dialog (same Call-ID, CSeq going up) from the next home server on the ring, without
+/// subscribing again.
+#[test]
+fn watchers_keep_their_subscription_when_the_presentitys_home_server_dies() {
+    let _serial = serial();
+    let dir = test_dir("pool-presence");
+    let (mut pool, victim, mut bob, mut alice) = presence_pool(dir.path());
+    let ids = ["hs1", "hs2", "hs3"];
     let x = alice.exchange(
         "SUBSCRIBE",
         &format!("sip:bob@{DOMAIN}"),
@@ -433,7 +441,6 @@ fn watchers_keep_their_subscription_when_the_presentitys_home_server_dies() {
     pool.homes[idx].kill();
     // bob publishes busy: refused (503) while the dead server is still on the ring, then
     // taken by the next one.
-    bob.content_type = "application/pidf+xml".into();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
         let st = bob.try_publish(DOMAIN, BUSY, Duration::from_secs(3));
@@ -518,19 +525,8 @@ fn seen(n: &herald_sip::Request) -> Seen {
 fn a_frozen_home_server_never_notifies_from_stale_state_when_it_returns() {
     let _serial = serial();
     let dir = test_dir("pool-fencing");
-    let pool = start_pool(dir.path(), 3, 2);
+    let (pool, victim, mut bob, mut alice) = presence_pool(dir.path());
     let ids = ["hs1", "hs2", "hs3"];
-    let ring = Ring::new(ids.iter().map(|i| Member::new(*i, 1))).unwrap();
-    let victim = ring.owner(&format!("bob@{DOMAIN}")).unwrap().0.clone();
-    for u in ["alice", "bob"] {
-        pool.homes[0].add_user(u, &format!("{u}-pw"));
-    }
-    let fe1 = pool.fronts[0].addr("udp");
-    let fe2 = pool.fronts[1].addr("udp");
-    let mut bob = UdpDevice::udp([127, 0, 0, 1].into(), fe1, "bob", "bob-pw");
-    bob.content_type = "application/pidf+xml".into();
-    assert_eq!(bob.register(DOMAIN), 200);
-    let mut alice = UdpDevice::udp([127, 0, 0, 1].into(), fe2, "alice", "alice-pw");
     let uri = format!("sip:bob@{DOMAIN}");
     assert_eq!(
         alice

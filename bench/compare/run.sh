@@ -106,13 +106,13 @@ export HERALD_RATE_PER_SOURCE=0
 SPID=""
 start() { # start herald|kamailio: sets SPID and SADDR
   if [ "$1" = herald ]; then
-    "${PIN_SERVER[@]}" "$BIN" > "$WORKDIR/herald.out" 2>> "$WORKDIR/herald.err" &
+    "${PIN_SERVER[@]}" "$BIN" > "$WORKDIR/herald.out" 2> "$WORKDIR/herald.err" &
     SPID=$! SADDR=127.0.0.1:$HPORT
     for _ in $(seq 100); do grep -q '^ready' "$WORKDIR/herald.out" 2>/dev/null && break; sleep 0.1; done
     grep -q '^ready' "$WORKDIR/herald.out" || { cat "$WORKDIR/herald.err" >&2; exit 1; }
   else
     "${PIN_SERVER[@]}" kamailio -DD -E -f "$WORKDIR/kamailio.cfg" -m 512 -M 16 \
-      -P "$WORKDIR/kamailio.pid" >> "$WORKDIR/kamailio.log" 2>&1 &
+      -P "$WORKDIR/kamailio.pid" > "$WORKDIR/kamailio.err" 2>&1 &
     SPID=$! SADDR=127.0.0.1:$KPORT
     for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$KPORT") 2>/dev/null && break; sleep 0.1; done
   fi
@@ -131,25 +131,40 @@ stop() {
 echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') (embedded) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
 echo "# $USERS users, rates $START, +$STEP … $MAX per ${SECS}s step, $ROUNDS round(s), $([ -n "$PIN" ] && echo 'pinned: servers on core 1, sipp on core 0' || echo unpinned)"
 
-# run SERVER WORK TRANSPORT: one ramp on a fresh server; appends "server work transport
-# best p50 p99 cpu".
-run() {
-  local name=$1 work=$2 tr=$3 out
-  out=$WORKDIR/$name-$work-$tr-$RANDOM.out
+# sipp SERVER WORK TRANSPORT OUT [ARGS…]: bench/sipp/run.sh against a fresh server.
+sipp_on() {
+  local name=$1 work=$2 tr=$3 out=$4
+  shift 4
   start "$name"
   bench/sipp/run.sh --server "$SADDR" --pid "$SPID" --domain "$DOMAIN" --work "$work" \
-    --transport "$tr" --users "$USERS" --start "$START" --step "$STEP" --max "$MAX" \
-    --secs "$SECS" "${PIN_LOAD[@]}" > "$out" 2>&1 || true
+    --transport "$tr" --users "$USERS" --secs "$SECS" "${PIN_LOAD[@]}" "$@" > "$out" 2>&1 || true
   stop
   sed "s/^/  $name $tr: /" "$out" | grep -v '^  [a-z]* [a-z0-9]*: # s' || true
-  awk -v s="$name" -v w="$work" -v t="$tr" '
-    /highest rate with zero failures/ { match($0, /: [0-9]+\/s/); best = substr($0, RSTART + 2, RLENGTH - 4); half = 1; next }
-    half == 1 && /p50=/ {
+}
+
+# run SERVER WORK TRANSPORT: the ramp, then latency and CPU at half the highest rate on
+# another fresh server (right after an overloaded step a server is still digesting it);
+# appends "server work transport best p50 p99 cpu".
+run() {
+  local name=$1 work=$2 tr=$3 out best half
+  out=$WORKDIR/$name-$work-$tr-$RANDOM
+  sipp_on "$name" "$work" "$tr" "$out.ramp" --start "$START" --step "$STEP" --max "$MAX"
+  best=$(grep -o 'highest rate with zero failures: [0-9]*' "$out.ramp" | grep -o '[0-9]*$' || echo 0)
+  half=$((best / 2))
+  if ((best == 0)); then
+    { echo "== $name $work $tr:"; cat "$out.ramp"; tail -20 "$WORKDIR/$name.err" 2>/dev/null; } >> "$WORKDIR/failures"
+  fi
+  if ((half > 0)); then
+    sipp_on "$name" "$work" "$tr" "$out.half" --once "$half"
+  else
+    : > "$out.half"
+  fi
+  awk -v s="$name" -v w="$work" -v t="$tr" -v best="${best:-0}" '
+    /p50=/ {
       for (i = 1; i <= NF; i++) { if ($i ~ /^p50=/) p = (length($i) > 4 ? substr($i, 5) : $(i + 1)); if ($i ~ /^p99=/) q = (length($i) > 4 ? substr($i, 5) : $(i + 1)); if ($i ~ /^cpu=/) c = (length($i) > 4 ? substr($i, 5) : $(i + 1)) }
-      half = 2
     }
-    END { if (best == "") best = 0; print s, w, t, best, (p == "" ? "-" : p), (q == "" ? "-" : q), (c == "" ? "-" : c) }
-  ' "$out" >> "$WORKDIR/results"
+    END { print s, w, t, best, (p == "" ? "-" : p), (q == "" ? "-" : q), (c == "" ? "-" : c) }
+  ' "$out.half" >> "$WORKDIR/results"
 }
 
 WORKS=$([ "$WORK" = all ] && echo "register message" || echo "$WORK")
@@ -194,5 +209,6 @@ PY
 if awk '$4 == 0 {bad = 1} END {exit !bad}' "$WORKDIR/results"; then
   echo "a server passed no step:" >&2
   awk '$4 == 0' "$WORKDIR/results" >&2
+  cat "$WORKDIR/failures" >&2
   exit 1
 fi

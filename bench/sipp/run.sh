@@ -13,13 +13,14 @@
 #   bench/sipp/run.sh                         # everything, defaults
 #   bench/sipp/run.sh --work register --start 1000 --step 1000 --max 20000
 #   bench/sipp/run.sh --smoke                 # a few seconds, tiny rates: does it run?
+#   bench/sipp/run.sh --once 4000 --work message   # one step at that rate, no ramp
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 SCEN=$ROOT/tests/scenarios
 
 WORK=all TRANSPORT=u1 USERS=2000 START=500 STEP=500 MAX=20000 SECS=5
-SERVER="" PID="" DOMAIN=example.com SMOKE=0 TASKSET_SERVER="" TASKSET_LOAD=""
+SERVER="" PID="" DOMAIN=example.com SMOKE=0 ONCE="" TASKSET_SERVER="" TASKSET_LOAD=""
 while (($#)); do
   case "$1" in
     --work) WORK=$2; shift ;;
@@ -34,6 +35,7 @@ while (($#)); do
     --domain) DOMAIN=$2; shift ;;
     --pin) TASKSET_SERVER="taskset -c 1"; TASKSET_LOAD="taskset -c 0" ;;
     --smoke) SMOKE=1 ;;
+    --once) ONCE=$2; shift ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
@@ -143,6 +145,11 @@ step() {
 # latency at half of it.
 ramp() {
   local name=$1 scenario=$2 csv=$3 best=0 rate=$START
+  if [ -n "$ONCE" ]; then
+    echo "# $name: one step at $ONCE/s:"
+    step "$name" "$scenario" "$csv" "$ONCE" || true
+    return
+  fi
   while ((rate <= MAX)); do
     if step "$name" "$scenario" "$csv" "$rate"; then best=$rate; else break; fi
     rate=$((rate + STEP))

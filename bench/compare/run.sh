@@ -58,7 +58,7 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORKDIR"
+  [ -n "${KEEP:-}" ] || rm -rf "$WORKDIR"
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -100,12 +100,15 @@ export HERALD_TLS=off HERALD_WS=off HERALD_WSS=off HERALD_HTTP=off HERALD_XCAP=o
 # sipp is one source address sending thousands of requests a second.
 export HERALD_RATE_PER_SOURCE=0
 "$BIN" user import "$WORKDIR/users.csv" >/dev/null
+# Each start begins from the users only (Kamailio's in-memory usrloc starts empty too).
+cp -a "$WORKDIR/herald" "$WORKDIR/herald-users"
 
 # Each ramp gets a freshly started server: an overloaded step leaves transactions (kept
 # 32 s for retransmissions over UDP) and queues behind that would weigh on the next ramp.
 SPID=""
 start() { # start herald|kamailio: sets SPID and SADDR
   if [ "$1" = herald ]; then
+    rm -rf "$WORKDIR/herald" && cp -a "$WORKDIR/herald-users" "$WORKDIR/herald"
     "${PIN_SERVER[@]}" "$BIN" > "$WORKDIR/herald.out" 2> "$WORKDIR/herald.err" &
     SPID=$! SADDR=127.0.0.1:$HPORT
     for _ in $(seq 100); do grep -q '^ready' "$WORKDIR/herald.out" 2>/dev/null && break; sleep 0.1; done

@@ -83,7 +83,7 @@ impl FlowTable {
             id: id.to_owned(),
             conns: Mutex::new(HashMap::new()),
             per_ip: Mutex::new(HashMap::new()),
-            next: AtomicU64::new(1),
+            next: AtomicU64::new(first_connection_id()),
             udp: OnceLock::new(),
             max_connections,
             max_per_ip,
@@ -216,5 +216,27 @@ impl Edge for FlowTable {
             mpsc::error::TrySendError::Closed(_) => Status::not_found("flow gone"),
         })?;
         Ok(Response::new(Sent {}))
+    }
+}
+
+/// Where this process starts numbering connections: at random, far from 0 (UDP's id) and
+/// from any other process's numbers. A binding stored by an earlier process names a
+/// connection of that process; counting from 1 again after a restart, that name would
+/// be given to a new client's connection, and a request for the old contact would go
+/// down a stranger's connection (seen in the benchmark: MESSAGEs forked to a sender).
+fn first_connection_id() -> u64 {
+    (rand::random::<u64>() >> 2) | (1 << 32)
+}
+
+#[cfg(test)]
+mod restart_tests {
+    use super::*;
+
+    #[test]
+    fn connection_numbers_do_not_repeat_across_restarts() {
+        let a = FlowTable::new("fe1", 10, 10, 1).next.load(Ordering::Relaxed);
+        let b = FlowTable::new("fe1", 10, 10, 1).next.load(Ordering::Relaxed);
+        assert_ne!(a, b);
+        assert!(a > u64::from(u32::MAX) && b > u64::from(u32::MAX));
     }
 }

@@ -87,6 +87,9 @@ pub async fn run(
     if api_listener.is_none() {
         if shared_ok {
             ops_app = ops_app.merge(api_app.take().unwrap_or_default());
+        } else if http_addr.is_none() {
+            tracing::info!("admin API not served: neither HERALD_HTTP nor HERALD_API is set");
+            api_addr = None;
         } else {
             tracing::warn!(
                 "admin API not served: HERALD_HTTP listens beyond loopback without TLS; \

@@ -234,8 +234,12 @@ mod restart_tests {
 
     #[test]
     fn connection_numbers_do_not_repeat_across_restarts() {
-        let a = FlowTable::new("fe1", 10, 10, 1).next.load(Ordering::Relaxed);
-        let b = FlowTable::new("fe1", 10, 10, 1).next.load(Ordering::Relaxed);
+        let a = FlowTable::new("fe1", 10, 10, 1)
+            .next
+            .load(Ordering::Relaxed);
+        let b = FlowTable::new("fe1", 10, 10, 1)
+            .next
+            .load(Ordering::Relaxed);
         assert_ne!(a, b);
         assert!(a > u64::from(u32::MAX) && b > u64::from(u32::MAX));
     }

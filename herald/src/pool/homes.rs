@@ -31,8 +31,6 @@ use super::members::{Members, View as Membership, TTL};
 const REFRESH: Duration = Duration::from_millis(250);
 /// The deadline of one call to a home server.
 const DEADLINE: Duration = Duration::from_secs(2);
-/// Most home servers one request is offered to (the owner, then the next-ranked).
-const ATTEMPTS: usize = 3;
 
 struct View {
     ring: Option<Ring>,
@@ -135,18 +133,10 @@ impl Homes {
         let v = self.read();
         let ids: Vec<String> = match (&r, &v.ring) {
             (Route::Home(h), _) if v.clients.contains_key(h) => vec![h.clone()],
-            (Route::Key(k), Some(ring)) => ring
-                .ranked(k)
-                .into_iter()
-                .take(ATTEMPTS)
-                .map(|h| h.0.clone())
-                .collect(),
-            (_, Some(ring)) => ring
-                .members()
-                .iter()
-                .take(ATTEMPTS)
-                .map(|m| m.id.0.clone())
-                .collect(),
+            (Route::Key(k), Some(ring)) => {
+                ring.ranked(k).into_iter().map(|h| h.0.clone()).collect()
+            }
+            (_, Some(ring)) => ring.members().iter().map(|m| m.id.0.clone()).collect(),
             _ => Vec::new(),
         };
         let now = Instant::now();
@@ -178,27 +168,22 @@ impl Homes {
         }
     }
 
-    /// Calls the first of `homes` that can be connected to (a request; a response goes to
-    /// its one home server only); a home server whose connection failed in mid-call may
-    /// have taken the message, so that one is not retried elsewhere (the client gets 503
-    /// and retransmits or retries).
+    /// Calls the first of `homes` that can be connected to; a home server whose
+    /// connection failed in mid-call may have taken the message, so that one is not
+    /// retried elsewhere (the client gets 503 and retransmits or retries).
     async fn call(
         &self,
         homes: Vec<(String, HomeClient<Channel>)>,
         inbound: Inbound,
-        request: bool,
+        name: &'static str,
+        retry: bool,
     ) -> Result<Response<Accepted>, Status> {
-        let name = if request {
-            "handle_request"
-        } else {
-            "handle_response"
-        };
         let mut last = Status::unavailable("no home server");
-        for (id, mut client) in homes.into_iter().take(if request { ATTEMPTS } else { 1 }) {
+        for (id, mut client) in homes.into_iter().take(if retry { 3 } else { 1 }) {
             let t = Instant::now();
             let mut req = Request::new(inbound.clone());
             req.set_timeout(DEADLINE);
-            let r = if request {
+            let r = if name == "handle_request" {
                 client.handle_request(req).await
             } else {
                 client.handle_response(req).await
@@ -236,13 +221,13 @@ impl Home for Homes {
     async fn handle_request(&self, req: Request<Inbound>) -> Result<Response<Accepted>, Status> {
         let inbound = req.into_inner();
         let homes = self.pick(&inbound)?;
-        self.call(homes, inbound, true).await
+        self.call(homes, inbound, "handle_request", true).await
     }
 
     async fn handle_response(&self, req: Request<Inbound>) -> Result<Response<Accepted>, Status> {
         let inbound = req.into_inner();
         let homes = self.pick(&inbound)?;
-        self.call(homes, inbound, false).await
+        self.call(homes, inbound, "handle_response", false).await
     }
 }
 

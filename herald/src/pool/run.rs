@@ -181,11 +181,6 @@ fn follow_ownership(
             if !view.members.contains_key(&me) || !lease.holds() {
                 continue;
             }
-            let now = (view.epoch, lease.lapses());
-            let adopt = applied == Some(now) && !adopted && view.settled();
-            if applied == Some(now) && !adopt {
-                continue; // nothing changed: no ring to build
-            }
             let Ok(ring) = Ring::new(view.members.keys().map(|id| Member::new(id.clone(), 1)))
             else {
                 continue;
@@ -193,6 +188,7 @@ fn follow_ownership(
             let mine = me.clone();
             let owns: herald_homeserver::Owns =
                 Arc::new(move |aor| ring.owner(aor.as_str()).is_some_and(|h| h.0 == mine));
+            let now = (view.epoch, lease.lapses());
             if applied != Some(now) {
                 if home.set_ownership(Ownership::Release(owns)).await.is_err() {
                     return;
@@ -204,7 +200,7 @@ fn follow_ownership(
                 tracing::info!(epoch = view.epoch, homes = ?view.members.keys().collect::<Vec<_>>(), "ring epoch applied");
                 applied = Some(now);
                 adopted = false;
-            } else {
+            } else if !adopted && view.settled() {
                 if home.set_ownership(Ownership::Adopt(owns)).await.is_err() {
                     return;
                 }

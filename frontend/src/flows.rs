@@ -23,7 +23,8 @@ pub struct FlowTable {
     conns: Mutex<HashMap<u64, Conn>>,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     next: AtomicU64,
-    udp: OnceLock<Arc<UdpSocket>>,
+    /// What home servers send over UDP, for the UDP writer task.
+    udp: OnceLock<mpsc::Sender<(Bytes, SocketAddr)>>,
     max_connections: usize,
     max_per_ip: usize,
     queue: usize,
@@ -95,8 +96,12 @@ impl FlowTable {
         &self.id
     }
 
+    /// Starts the UDP writer on `socket` (once).
     pub(crate) fn set_udp(&self, socket: Arc<UdpSocket>) {
-        let _ = self.udp.set(socket);
+        let (tx, rx) = mpsc::channel(UDP_QUEUE);
+        if self.udp.set(tx).is_ok() {
+            tokio::spawn(udp_writer(socket, rx));
+        }
     }
 
     /// Number of live connections.
@@ -190,7 +195,7 @@ impl Edge for FlowTable {
             return Err(Status::not_found("flow of another front end"));
         }
         if flow.transport == Transport::Udp as i32 {
-            let socket = self
+            let writer = self
                 .udp
                 .get()
                 .ok_or_else(|| Status::not_found("no UDP listener"))?;
@@ -198,10 +203,12 @@ impl Edge for FlowTable {
                 .remote
                 .parse()
                 .map_err(|_| Status::invalid_argument("bad remote address"))?;
-            socket
-                .send_to(&out.raw, to)
+            // A full queue makes the home server wait for room (the socket is the
+            // bottleneck then), rather than lose the datagram.
+            writer
+                .send((out.raw, to))
                 .await
-                .map_err(|e| Status::unavailable(format!("UDP send to {to}: {e}")))?;
+                .map_err(|_| Status::unavailable("UDP writer stopped"))?;
             return Ok(Response::new(Sent {}));
         }
         let tx = self
@@ -216,6 +223,29 @@ impl Edge for FlowTable {
             mpsc::error::TrySendError::Closed(_) => Status::not_found("flow gone"),
         })?;
         Ok(Response::new(Sent {}))
+    }
+}
+
+/// Datagrams waiting for the UDP writer.
+const UDP_QUEUE: usize = 65_536;
+/// Most datagrams the writer takes from its queue at once.
+const UDP_BATCH: usize = 256;
+
+/// Sends what home servers hand the front end for UDP clients. A task of its own, so
+/// that the sender (the home server's engine, in the single-process edition) does not
+/// spend its time in the kernel: on loopback a `sendto` also delivers the datagram to
+/// the receiving socket, and that was a sixth of the engine's time. Ends when the flow
+/// table is dropped. A failed send is logged (UDP is unreliable; the transaction layer
+/// retransmits).
+async fn udp_writer(socket: Arc<UdpSocket>, mut rx: mpsc::Receiver<(Bytes, SocketAddr)>) {
+    let mut batch = Vec::with_capacity(UDP_BATCH);
+    while rx.recv_many(&mut batch, UDP_BATCH).await > 0 {
+        for (raw, to) in batch.drain(..) {
+            if let Err(e) = socket.send_to(&raw, to).await {
+                tracing::debug!(error = %e, %to, "UDP send failed");
+                metrics::counter!("herald_udp_send_errors_total").increment(1);
+            }
+        }
     }
 }
 

@@ -53,7 +53,16 @@ pub async fn run(
     let (store, writer) = CachedStore::new(crate::store::open(&cfg).await?).await?;
     let store = match cfg.store {
         crate::config::StoreKind::Pool { .. } => store.with_bindings_written_through(),
-        crate::config::StoreKind::Embedded => store,
+        crate::config::StoreKind::Embedded => {
+            let mut store = store;
+            let (bindings, waiting) = store.warm().await?;
+            tracing::info!(
+                bindings,
+                waiting,
+                "bindings and stored-message recipients read into memory"
+            );
+            store
+        }
     };
     let listeners = Listeners::bind(frontend_config(&cfg)).await?;
     let bound = listeners.bound().clone();

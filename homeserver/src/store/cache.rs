@@ -19,6 +19,11 @@
 //!   one is stored (every REGISTER asks; the answer is nearly always none). Not on the
 //!   pool's store, where other home servers store messages too.
 //!
+//! [`CachedStore::warm`] (the single-process edition) reads every binding and the list of
+//! AORs with stored messages at start, so that not even a user's first REGISTER after a
+//! restart waits for the database: a busy server restarted under load would otherwise
+//! answer its first thousands of requests at the database's pace.
+//!
 //! Offline messages go straight to the database: a 202 is only sent once the message is
 //! stored. A write-behind entry is lost only if the process dies between the answer and
 //! the write (a batch gathers for 10 ms, then is written at once); a batch the database
@@ -77,6 +82,12 @@ pub struct CachedStore {
     /// every REGISTER asks, and the answer is nearly always "none". Not kept when other
     /// processes may store messages for the same AOR (the pool).
     none_waiting: Mutex<HashSet<Aor>>,
+    /// After [`CachedStore::warm`]: every AOR's bindings are in `bindings` (a missing
+    /// entry means none)…
+    bindings_complete: bool,
+    /// … and every AOR with a stored message is in this set (kept as messages are stored
+    /// and found delivered).
+    waiting: Mutex<Option<HashSet<Aor>>>,
 }
 
 impl CachedStore {
@@ -102,6 +113,8 @@ impl CachedStore {
             writes,
             bindings_through: false,
             none_waiting: Mutex::new(HashSet::new()),
+            bindings_complete: false,
+            waiting: Mutex::new(None),
         };
         Ok((store, writer))
     }
@@ -110,6 +123,39 @@ impl CachedStore {
     pub fn with_bindings_written_through(mut self) -> CachedStore {
         self.bindings_through = true;
         self
+    }
+
+    /// Reads every binding and the AORs with stored messages into memory (where the
+    /// store can list them), so that no later lookup of either reaches the database.
+    /// Only for a store this home server alone writes (not with bindings written
+    /// through). Returns how many bindings and waiting AORs were read.
+    pub async fn warm(&mut self) -> StoreResult<(usize, usize)> {
+        if self.bindings_through {
+            return Ok((0, 0));
+        }
+        let mut counts = (0, 0);
+        if let Some(all) = self.inner.every_binding().await? {
+            counts.0 = all.len();
+            let mut map: HashMap<Aor, Vec<Binding>> = HashMap::new();
+            for b in all {
+                map.entry(b.aor.clone()).or_default().push(b);
+            }
+            *lock(&self.bindings) = map;
+            self.bindings_complete = true;
+        }
+        if let Some(aors) = self.inner.recipients_waiting().await? {
+            counts.1 = aors.len();
+            *lock(&self.waiting) = Some(aors.into_iter().collect());
+        }
+        Ok(counts)
+    }
+
+    /// Notes that `aor` has a stored message.
+    fn message_stored(&self, aor: &Aor) {
+        lock(&self.none_waiting).remove(aor);
+        if let Some(w) = lock(&self.waiting).as_mut() {
+            w.insert(aor.clone());
+        }
     }
 
     async fn queue(&self, w: BatchWrite) {
@@ -337,6 +383,7 @@ impl BindingStore for CachedStore {
         let cached = lock(&self.bindings).get(aor).cloned();
         let all = match cached {
             Some(b) => b,
+            None if self.bindings_complete => Vec::new(),
             None => {
                 // Every binding, expired or not: the sweep removes expired ones.
                 let loaded = self.inner.bindings(aor, 0).await?;
@@ -380,17 +427,24 @@ impl BindingStore for CachedStore {
 impl OfflineStore for CachedStore {
     async fn store_message(&self, msg: &StoredMessage, archive: &ArchiveEntry) -> StoreResult<i64> {
         let id = self.inner.store_message(msg, archive).await?;
-        lock(&self.none_waiting).remove(&msg.recipient);
+        self.message_stored(&msg.recipient);
         Ok(id)
     }
 
     async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>> {
-        if lock(&self.none_waiting).contains(aor) {
+        let known_none = match lock(&self.waiting).as_ref() {
+            Some(w) => !w.contains(aor),
+            None => lock(&self.none_waiting).contains(aor),
+        };
+        if known_none {
             return Ok(Vec::new());
         }
         let pending = self.inner.pending(aor).await?;
         if pending.is_empty() && !self.bindings_through {
-            lock(&self.none_waiting).insert(aor.clone());
+            match lock(&self.waiting).as_mut() {
+                Some(w) => w.remove(aor),
+                None => lock(&self.none_waiting).insert(aor.clone()),
+            };
         }
         Ok(pending)
     }
@@ -401,7 +455,7 @@ impl OfflineStore for CachedStore {
 
     async fn hold_message(&self, msg: &StoredMessage) -> StoreResult<i64> {
         let id = self.inner.hold_message(msg).await?;
-        lock(&self.none_waiting).remove(&msg.recipient);
+        self.message_stored(&msg.recipient);
         Ok(id)
     }
 }
@@ -504,6 +558,24 @@ mod tests {
         let aor = Aor::parse("ivy@example.com").unwrap();
         assert!(cache.pending(&aor).await.unwrap().is_empty());
         assert!(cache.pending(&aor).await.unwrap().is_empty(), "remembered");
+        let (m, record) = message_for(&aor);
+        let id = cache.store_message(&m, &record).await.unwrap();
+        assert_eq!(
+            cache.pending(&aor).await.unwrap().len(),
+            1,
+            "stored: read again"
+        );
+        cache.remove_message(id).await.unwrap();
+        assert!(cache.pending(&aor).await.unwrap().is_empty());
+        cache.hold_message(&m).await.unwrap();
+        assert_eq!(
+            cache.pending(&aor).await.unwrap().len(),
+            1,
+            "held: read again"
+        );
+    }
+
+    fn message_for(aor: &Aor) -> (StoredMessage, ArchiveEntry) {
         let m = StoredMessage {
             id: 0,
             recipient: aor.clone(),
@@ -521,20 +593,60 @@ mod tests {
             body: b"hi".to_vec(),
             outcome: crate::store::Outcome::Stored,
         };
-        let id = cache.store_message(&m, &record).await.unwrap();
+        (m, record)
+    }
+
+    #[tokio::test]
+    async fn a_warmed_cache_answers_bindings_and_stored_messages_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("h.db")).await.unwrap());
+        let [amy, ben, cat, dan] =
+            ["amy", "ben", "cat", "dan"].map(|u| Aor::parse(&format!("{u}@example.com")).unwrap());
+        let b = super::super::battery::binding_for(&amy, "sip:amy@10.0.0.1", 500);
+        inner
+            .replace_bindings(&amy, std::slice::from_ref(&b))
+            .await
+            .unwrap();
+        let (m, record) = message_for(&ben);
+        inner.store_message(&m, &record).await.unwrap();
+
+        let (mut cache, _w) = CachedStore::new(inner.clone()).await.unwrap();
+        assert_eq!(cache.warm().await.unwrap(), (1, 1));
+        // Written behind the cache's back after warming: the cache does not read them,
+        // which shows that its answers come from what it read at start.
+        inner.replace_bindings(&amy, &[]).await.unwrap();
+        let d = super::super::battery::binding_for(&dan, "sip:dan@10.0.0.4", 500);
+        inner.replace_bindings(&dan, &[d]).await.unwrap();
+        let (m_cat, record_cat) = message_for(&cat);
+        inner.store_message(&m_cat, &record_cat).await.unwrap();
+
+        assert_eq!(cache.bindings(&amy, 0).await.unwrap(), vec![b]);
+        assert!(cache.bindings(&dan, 0).await.unwrap().is_empty());
         assert_eq!(
-            cache.pending(&aor).await.unwrap().len(),
+            cache.pending(&ben).await.unwrap().len(),
             1,
-            "stored: read again"
+            "listed at start"
         );
+        assert!(cache.pending(&cat).await.unwrap().is_empty());
+        // Stored through the cache: read again (both of cat's messages are there).
+        let id = cache.store_message(&m_cat, &record_cat).await.unwrap();
+        assert_eq!(cache.pending(&cat).await.unwrap().len(), 2);
+        // Delivered: after a read finds none, none is assumed again.
+        let all: Vec<i64> = cache
+            .pending(&ben)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        for i in all {
+            cache.remove_message(i).await.unwrap();
+        }
+        assert!(cache.pending(&ben).await.unwrap().is_empty());
+        inner.store_message(&m, &record).await.unwrap();
+        assert!(cache.pending(&ben).await.unwrap().is_empty(), "forgotten");
         cache.remove_message(id).await.unwrap();
-        assert!(cache.pending(&aor).await.unwrap().is_empty());
-        cache.hold_message(&m).await.unwrap();
-        assert_eq!(
-            cache.pending(&aor).await.unwrap().len(),
-            1,
-            "held: read again"
-        );
     }
 
     #[tokio::test]

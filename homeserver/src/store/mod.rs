@@ -68,6 +68,11 @@ pub trait BindingStore: Send + Sync {
     async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()>;
     /// Deletes bindings that expired before `now_secs`; returns how many.
     async fn expire_bindings(&self, now_secs: u64) -> StoreResult<u64>;
+    /// Every stored binding, to fill a cache at start; `None` from a store that cannot
+    /// list them in one read.
+    async fn every_binding(&self) -> StoreResult<Option<Vec<Binding>>> {
+        Ok(None)
+    }
 }
 
 /// Messages held for recipients with no registered device (RFC 3428 offline storage).
@@ -83,6 +88,11 @@ pub trait OfflineStore: Send + Sync {
     /// Stores a message without an archive record (a restore: its record comes from the
     /// backup's archive); returns its id.
     async fn hold_message(&self, msg: &StoredMessage) -> StoreResult<i64>;
+    /// Every AOR with a stored message, to fill a cache at start; `None` from a store
+    /// that cannot list them in one read.
+    async fn recipients_waiting(&self) -> StoreResult<Option<Vec<Aor>>> {
+        Ok(None)
+    }
 }
 
 /// Every message, whatever became of it.

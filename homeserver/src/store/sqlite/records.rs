@@ -65,6 +65,19 @@ impl BindingStore for SqliteStore {
         let mut conn = self.pool().acquire().await.map_err(backend)?;
         expire_in(&mut conn, now_secs).await
     }
+
+    async fn every_binding(&self) -> StoreResult<Option<Vec<Binding>>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {BINDING_COLUMNS} FROM bindings ORDER BY aor, COALESCE(q, 1000) DESC, contact"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(binding_of)
+            .collect::<StoreResult<_>>()
+            .map(Some)
+    }
 }
 
 pub(super) type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
@@ -239,6 +252,18 @@ impl OfflineStore for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn recipients_waiting(&self) -> StoreResult<Option<Vec<Aor>>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT recipient FROM offline_messages")
+                .fetch_all(self.pool())
+                .await
+                .map_err(backend)?;
+        rows.iter()
+            .map(|a| Aor::parse(a).ok_or_else(|| backend(format!("bad aor in store: {a}"))))
+            .collect::<StoreResult<_>>()
+            .map(Some)
     }
 
     async fn hold_message(&self, m: &StoredMessage) -> StoreResult<i64> {

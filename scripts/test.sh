@@ -24,6 +24,10 @@ need svwar || missing+=(sipvicious)
 need docker-compose || missing+=(docker-compose)
 # The benchmark's peer (bench/compare), run here as a smoke test.
 need kamailio || missing+=(kamailio)
+kam_module() { compgen -G "/usr/lib/*/kamailio/modules/$1" >/dev/null; }
+kam_module presence.so || missing+=(kamailio-presence-modules)
+kam_module tls.so || missing+=(kamailio-tls-modules)
+need openssl || missing+=(openssl)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} for the end-to-end tests" >&2
   sudo=""

@@ -348,22 +348,66 @@ impl Ctx {
     }
 }
 
-fn rss_kib(pid: Option<u32>) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+/// The server's process and its descendants (Kamailio works in forked children).
+fn tree(pid: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            if let Some(pp) = ppid {
+                parent_of.push((p, pp));
+            }
+        }
+    }
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        all.extend(
+            parent_of
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    all
 }
 
-/// The server's CPU time (user + system) in clock ticks.
+/// The server's proportional set size (shared pages counted once) summed over its
+/// process tree, KiB.
+fn rss_kib(pid: Option<u32>) -> Option<u64> {
+    let mut total = 0;
+    for p in tree(pid?) {
+        let s = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default();
+        total += s
+            .lines()
+            .find(|l| l.starts_with("Pss:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
+}
+
+/// The server's CPU time (user + system) in clock ticks, summed over its process tree.
 fn cpu_ticks(pid: Option<u32>) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
-    let after = s.rsplit_once(')')?.1;
-    let f: Vec<&str> = after.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+    let mut total = 0;
+    for p in tree(pid?) {
+        let s = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let Some((_, after)) = s.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = after.split_whitespace().collect();
+        total += f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Some(total)
 }
 
 fn percentile(v: &mut [u64], p: f64) -> f64 {
@@ -424,7 +468,7 @@ async fn main() -> anyhow::Result<()> {
     if let [Some(r0), Some(r1)] = rss[..] {
         let n = (subs - half).max(1) as f64;
         println!(
-            "# server RSS {r0} KiB after {half}, {r1} KiB after {subs}: {:.0} bytes per subscription ({:.1} MiB per 10,000)",
+            "# server memory (PSS) {r0} KiB after {half}, {r1} KiB after {subs}: {:.0} bytes per subscription ({:.1} MiB per 10,000)",
             (r1.saturating_sub(r0) * 1024) as f64 / n,
             r1.saturating_sub(r0) as f64 * 10_000.0 / n / 1024.0
         );

@@ -18,6 +18,9 @@
 #   bench/compare/run.sh --pin           # servers on core 1, load on core 0
 #   bench/compare/run.sh --rounds 3      # A B A B A B: medians of three
 #   bench/compare/run.sh --smoke         # seconds at tiny rates: does it all still run?
+#   bench/compare/run.sh --pool          # Herald's pool (1 front end, 1 home server,
+#                                        # Redis, PostgreSQL) vs Kamailio with its
+#                                        # location table in PostgreSQL (db_mode 3)
 # Other options: --work register|message|presence|memory|all, --transports "u1 t1",
 # --users N, --start/--step/--max RATE, --secs S, --fanout N, --presentities P
 # --watchers M, --settle S (wait for transactions to end before reading memory).
@@ -28,7 +31,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 WORK=all TRANSPORTS="u1 t1" USERS=5000 START=2000 STEP=2000 MAX=40000 SECS=5 ROUNDS=1
-PIN="" SMOKE=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,20,50 PRESENTITIES=1000 WATCHERS=4
+PIN="" SMOKE=0 POOL=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,20,50 PRESENTITIES=1000 WATCHERS=4
 PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000
 while (($#)); do
   case "$1" in
@@ -44,6 +47,7 @@ while (($#)); do
     --presentities) PRESENTITIES=$2; shift ;;
     --watchers) WATCHERS=$2; shift ;;
     --settle) SETTLE=$2; shift ;;
+    --pool) POOL=1 ;;
     --pin) PIN=1 ;;
     --smoke) SMOKE=1 ;;
     -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
@@ -131,8 +135,6 @@ CHILDREN=2
 sed -e "s|@DOMAIN@|$DOMAIN|g; s|@PORT@|$KPORT|g; s|@TLSPORT@|$KTLS|g; s|@CHILDREN@|$CHILDREN|g" \
     -e "s|@MPATH@|$MPATH/|g; s|@DBDIR@|$WORKDIR/kamdb|g" \
     bench/compare/kamailio.cfg.in > "$WORKDIR/kamailio.cfg"
-kamailio -c -f "$WORKDIR/kamailio.cfg" > "$WORKDIR/kamailio-check.log" 2>&1 ||
-  { cat "$WORKDIR/kamailio-check.log" >&2; exit 1; }
 export HERALD_DATA_DIR=$WORKDIR/herald HERALD_DOMAIN=$DOMAIN HERALD_LOG=warn
 export HERALD_UDP=127.0.0.1:$HPORT HERALD_TCP=127.0.0.1:$HPORT
 export HERALD_TLS=127.0.0.1:$HTLS HERALD_TLS_CERT=$WORKDIR/cert.pem HERALD_TLS_KEY=$WORKDIR/key.pem
@@ -146,19 +148,26 @@ export HERALD_NOTIFY_MIN_INTERVAL_MS=0 HERALD_MAX_SUBSCRIPTIONS_PER_USER=0
 "$BIN" user import "$WORKDIR/users.csv" >/dev/null
 # Each start begins from the users only (Kamailio's in-memory usrloc starts empty too).
 cp -a "$WORKDIR/herald" "$WORKDIR/herald-users"
+KAM_DEFINES=()
+if ((POOL)); then source bench/compare/pool.sh; fi
+kamailio "${KAM_DEFINES[@]}" -c -f "$WORKDIR/kamailio.cfg" > "$WORKDIR/kamailio-check.log" 2>&1 ||
+  { cat "$WORKDIR/kamailio-check.log" >&2; exit 1; }
 
 # Each ramp gets a freshly started server: an overloaded step leaves transactions (kept
 # 32 s for retransmissions over UDP) and queues behind that would weigh on the next ramp.
 SPID=""
 start() { # start herald|kamailio: sets SPID and SADDR
-  if [ "$1" = herald ]; then
+  if [ "$1" = herald ] && ((POOL)); then
+    start_pool_herald
+  elif [ "$1" = herald ]; then
     rm -rf "$WORKDIR/herald" && cp -a "$WORKDIR/herald-users" "$WORKDIR/herald"
     "${PIN_SERVER[@]}" "$BIN" > "$WORKDIR/herald.out" 2> "$WORKDIR/herald.err" &
     SPID=$! SADDR=127.0.0.1:$HPORT STLS=$HTLS
     for _ in $(seq 100); do grep -q '^ready' "$WORKDIR/herald.out" 2>/dev/null && break; sleep 0.1; done
     grep -q '^ready' "$WORKDIR/herald.out" || { cat "$WORKDIR/herald.err" >&2; exit 1; }
   else
-    "${PIN_SERVER[@]}" kamailio -DD -E -f "$WORKDIR/kamailio.cfg" -m 512 -M 16 \
+    if ((POOL)); then start_pool_kamailio; fi
+    "${PIN_SERVER[@]}" kamailio "${KAM_DEFINES[@]}" -DD -E -f "$WORKDIR/kamailio.cfg" -m 512 -M 16 \
       -P "$WORKDIR/kamailio.pid" > "$WORKDIR/kamailio.err" 2>&1 &
     SPID=$! SADDR=127.0.0.1:$KPORT STLS=$KTLS
     for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$KPORT") 2>/dev/null && break; sleep 0.1; done
@@ -166,6 +175,7 @@ start() { # start herald|kamailio: sets SPID and SADDR
   PIDS+=("$SPID")
 }
 stop() {
+  pkill -TERM -P "$SPID" 2>/dev/null || true
   kill "$SPID" 2>/dev/null || true
   wait "$SPID" 2>/dev/null || true
   # The ports must be free again before the next start.
@@ -175,7 +185,8 @@ stop() {
   done
 }
 
-echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') (embedded) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
+EDITION=$( ((POOL)) && echo "pool: 1 front end + 1 home server, Redis, PostgreSQL; Kamailio's location in PostgreSQL" || echo embedded)
+echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') ($EDITION) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
 echo "# $USERS users, rates $START, +$STEP … $MAX per ${SECS}s step, $ROUNDS round(s), $([ -n "$PIN" ] && echo 'pinned: servers on core 1, sipp on core 0' || echo unpinned)"
 
 # sipp SERVER WORK TRANSPORT OUT [ARGS…]: bench/sipp/run.sh against a fresh server.
@@ -292,7 +303,7 @@ memory() {
 }
 
 case $WORK in
-  all) WORKS="register message presence memory" ;;
+  all) WORKS=$( ((POOL)) && echo "register message memory" || echo "register message presence memory") ;;
   *) WORKS=$WORK ;;
 esac
 : > "$WORKDIR/results"

@@ -27,6 +27,8 @@ redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --protec
   --dir "$WORKDIR" > "$WORKDIR/redis.log" 2>&1 &
 PIDS+=("$!")
 for _ in $(seq 100); do "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" && break; sleep 0.1; done
+# runuser does not pass a SIGTERM on: the postmaster itself must be stopped at the end.
+PIDS+=("$(head -1 "$PGDIR/data/postmaster.pid")")
 psql_on() { "$PGBIN/psql" -q -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 psql_on -c "CREATE DATABASE herald" -c "CREATE DATABASE kamailio" >/dev/null
 psql_on -d kamailio -f /usr/share/kamailio/postgres/standard-create.sql >/dev/null

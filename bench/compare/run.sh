@@ -212,7 +212,7 @@ run() {
   best=$(grep -o 'highest rate with zero failures: [0-9]*' "$out.ramp" | grep -o '[0-9]*$' || echo 0)
   half=$((best / 2))
   if ((best == 0)); then
-    { echo "== $name $work $tr:"; cat "$out.ramp"; tail -20 "$WORKDIR/$name.err" 2>/dev/null; } >> "$WORKDIR/failures"
+    { echo "== $name $work $tr:"; cat "$out.ramp"; tail -20 "$WORKDIR/$name.err" 2>/dev/null || true; } >> "$WORKDIR/failures"
   fi
   if ((half > 0)); then
     sipp_on "$name" "$work" "$tr" "$out.half" --once "$half"

@@ -1,10 +1,16 @@
 //! The store battery on the pool's store — PostgreSQL and Redis, private instances
 //! started by the harness — the same bodies the embedded SQLite store passes; and the
-//! pool store across a Redis and a PostgreSQL restart.
+//! pool store across a Redis and a PostgreSQL restart; and the cache's "no stored
+//! message" answers on the pool, where other home servers store messages too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use herald_homeserver::store::{battery, pool::PoolStore, Aor, BindingStore, UserStore};
+use std::{sync::Arc, time::Duration};
+
+use herald_homeserver::store::{
+    battery, cache::CachedStore, pool::PoolStore, Aor, BindingStore, OfflineStore, StoredMessage,
+    UserStore,
+};
 use herald_tests::{
     services::{Postgres, Redis},
     test_dir,
@@ -78,4 +84,85 @@ async fn the_pool_store_reconnects_after_restarts() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(ok, "reconnected to Redis");
+}
+
+fn message(to: &Aor, text: &str) -> StoredMessage {
+    StoredMessage {
+        id: 0,
+        recipient: to.clone(),
+        from: "<sip:bob@example.com>;tag=1".into(),
+        content_type: "text/plain".into(),
+        body: text.as_bytes().to_vec(),
+        received_at_ms: 1,
+    }
+}
+
+/// Polls `f` every 50 ms for up to 5 s.
+async fn eventually(mut f: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_another_home_server_stores_is_found_after_a_read_found_none() {
+    let dir = test_dir("store-pool-news");
+    let pg = Postgres::start(dir.path());
+    let mut redis = Redis::start(dir.path());
+    let url = pg.create_database("news");
+    let open = |prefix: &'static str| {
+        let (url, redis) = (url.clone(), redis.url());
+        async move { PoolStore::open(&url, &redis, prefix).await.unwrap() }
+    };
+    // `home` caches; `other` is another home server of the same pool; `stranger`
+    // writes the same database but announces on another pool's channel, so that what
+    // it stores shows whether `home` answers from memory.
+    let (home, _w) = CachedStore::new(Arc::new(open("p:").await)).await.unwrap();
+    let other = open("p:").await;
+    let stranger = open("q:").await;
+    let [amy, ben] = ["amy", "ben"].map(|u| Aor::parse(&format!("{u}@example.com")).unwrap());
+
+    assert!(
+        eventually(async || home.may_remember_none()).await,
+        "announcements are followed"
+    );
+    assert!(home.pending(&amy).await.unwrap().is_empty());
+    stranger
+        .hold_message(&message(&amy, "unannounced"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        home.pending(&amy).await.unwrap().is_empty(),
+        "\"none\" is remembered: the database is not read again"
+    );
+    other
+        .hold_message(&message(&amy, "announced"))
+        .await
+        .unwrap();
+    assert!(
+        eventually(async || home.pending(&amy).await.unwrap().len() == 2).await,
+        "another home server's announcement makes it read again"
+    );
+
+    assert!(home.pending(&ben).await.unwrap().is_empty());
+    redis.kill();
+    assert!(
+        eventually(async || !home.may_remember_none()).await,
+        "Redis down: announcements may be missed, so nothing is remembered"
+    );
+    stranger
+        .hold_message(&message(&ben, "while Redis was down"))
+        .await
+        .unwrap();
+    assert_eq!(home.pending(&ben).await.unwrap().len(), 1, "read again");
+    redis.restart();
+    assert!(
+        eventually(async || home.may_remember_none()).await,
+        "followed again after Redis is back"
+    );
 }

@@ -16,8 +16,12 @@
 //!   are read from the store every time and never cached);
 //! - the archive: appended through the same write-behind task;
 //! - "no stored message for this AOR": remembered after a read finds none, forgotten when
-//!   one is stored (every REGISTER asks; the answer is nearly always none). Not on the
-//!   pool's store, where other home servers store messages too.
+//!   one is stored (every REGISTER asks; the answer is nearly always none). On the pool's
+//!   store, where other home servers store messages too, only while their announcements
+//!   are followed (`OfflineStore::follow_stored`: Redis publish/subscribe); all of it is
+//!   forgotten when that subscription breaks, and every minute whatever happens (an
+//!   announcement lost to a Redis failure costs at most that long). A read that raced
+//!   an announcement is not remembered.
 //!
 //! [`CachedStore::warm`] (the single-process edition) reads every binding and the list of
 //! AORs with stored messages at start, so that not even a user's first REGISTER after a
@@ -32,7 +36,10 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex, Weak,
+    },
     time::{Duration, Instant},
 };
 
@@ -42,8 +49,8 @@ use tokio::sync::mpsc;
 use super::{
     Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, BatchWrite,
     BatchWriter, Binding, BindingStore, Credentials, Document, DocumentStore, OfflineStore,
-    PresenceStore, PublicationRecord, Store, StoreResult, StoredMessage, SubscriptionRecord,
-    TokenStore, User, UserStore,
+    PresenceStore, PublicationRecord, Store, StoreResult, StoredMessage, StoredNews,
+    SubscriptionRecord, TokenStore, User, UserStore,
 };
 
 /// How often the users version is read.
@@ -58,6 +65,50 @@ const WRITE_QUEUE: usize = 65_536;
 struct UserCache {
     by_aor: HashMap<Aor, User>,
     version: u64,
+}
+
+/// "No stored message" is forgotten this often where other processes store messages.
+const FORGET_ALL: Duration = Duration::from_secs(60);
+
+/// Applies other processes' news of stored messages to `none_waiting` until the store
+/// is dropped; forgets all of it when the news may have gaps, and every [`FORGET_ALL`].
+async fn follow_stored(
+    mut news: mpsc::UnboundedReceiver<StoredNews>,
+    none_waiting: Weak<Mutex<HashSet<Aor>>>,
+    forgotten: Arc<AtomicU64>,
+    live: Arc<AtomicBool>,
+) {
+    let mut every = tokio::time::interval(FORGET_ALL);
+    every.tick().await;
+    loop {
+        // `None`: the periodic forgetting.
+        let item = tokio::select! {
+            n = news.recv() => match n {
+                Some(n) => Some(n),
+                None => break,
+            },
+            _ = every.tick() => None,
+        };
+        let Some(set) = none_waiting.upgrade() else {
+            break;
+        };
+        forgotten.fetch_add(1, Ordering::SeqCst);
+        match item {
+            Some(StoredNews::For(aor)) => {
+                lock(&set).remove(&aor);
+            }
+            Some(StoredNews::Following) => {
+                lock(&set).clear();
+                live.store(true, Ordering::SeqCst);
+            }
+            Some(StoredNews::Lost) => {
+                live.store(false, Ordering::SeqCst);
+                lock(&set).clear();
+            }
+            None => lock(&set).clear(),
+        }
+    }
+    live.store(false, Ordering::SeqCst);
 }
 
 /// Most writes applied in one batch.
@@ -79,9 +130,14 @@ pub struct CachedStore {
     /// may die a millisecond after its 200 OK, and another must find the binding).
     bindings_through: bool,
     /// AORs known to have no stored message (read once, forgotten when one is stored):
-    /// every REGISTER asks, and the answer is nearly always "none". Not kept when other
-    /// processes may store messages for the same AOR (the pool).
-    none_waiting: Mutex<HashSet<Aor>>,
+    /// every REGISTER asks, and the answer is nearly always "none".
+    none_waiting: Arc<Mutex<HashSet<Aor>>>,
+    /// Bumped whenever anything is forgotten from `none_waiting`: a read that started
+    /// before is not remembered.
+    forgotten: Arc<AtomicU64>,
+    /// Where other processes store messages too (the pool): whether their
+    /// announcements are followed now. `None`: this process alone stores them.
+    following: Option<Arc<AtomicBool>>,
     /// After [`CachedStore::warm`]: every AOR's bindings are in `bindings` (a missing
     /// entry means none)…
     bindings_complete: bool,
@@ -105,6 +161,18 @@ impl CachedStore {
         let (writes, rx) = mpsc::channel(WRITE_QUEUE);
         let writer = tokio::spawn(write_behind(inner.clone(), rx));
         tokio::spawn(watch_users(Arc::downgrade(&users), inner.clone(), version));
+        let none_waiting = Arc::new(Mutex::new(HashSet::new()));
+        let forgotten = Arc::new(AtomicU64::new(0));
+        let following = inner.follow_stored().map(|news| {
+            let live = Arc::new(AtomicBool::new(false));
+            tokio::spawn(follow_stored(
+                news,
+                Arc::downgrade(&none_waiting),
+                forgotten.clone(),
+                live.clone(),
+            ));
+            live
+        });
         let store = CachedStore {
             inner,
             users,
@@ -112,7 +180,9 @@ impl CachedStore {
             bindings: Mutex::new(HashMap::new()),
             writes,
             bindings_through: false,
-            none_waiting: Mutex::new(HashSet::new()),
+            none_waiting,
+            forgotten,
+            following,
             bindings_complete: false,
             waiting: Mutex::new(None),
         };
@@ -152,9 +222,19 @@ impl CachedStore {
 
     /// Notes that `aor` has a stored message.
     fn message_stored(&self, aor: &Aor) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         lock(&self.none_waiting).remove(aor);
         if let Some(w) = lock(&self.waiting).as_mut() {
             w.insert(aor.clone());
+        }
+    }
+
+    /// Whether "no stored message" may be remembered: this process alone stores
+    /// messages, or the others' announcements are followed now.
+    pub fn may_remember_none(&self) -> bool {
+        match &self.following {
+            None => true,
+            Some(live) => live.load(Ordering::SeqCst),
         }
     }
 
@@ -439,8 +519,10 @@ impl OfflineStore for CachedStore {
         if known_none {
             return Ok(Vec::new());
         }
+        let before = self.forgotten.load(Ordering::SeqCst);
         let pending = self.inner.pending(aor).await?;
-        if pending.is_empty() && !self.bindings_through {
+        let raced = self.forgotten.load(Ordering::SeqCst) != before;
+        if pending.is_empty() && self.may_remember_none() && !raced {
             match lock(&self.waiting).as_mut() {
                 Some(w) => w.remove(aor),
                 None => lock(&self.none_waiting).insert(aor.clone()),

@@ -93,6 +93,23 @@ pub trait OfflineStore: Send + Sync {
     async fn recipients_waiting(&self) -> StoreResult<Option<Vec<Aor>>> {
         Ok(None)
     }
+    /// News of messages stored by other processes (the pool: every home server's stores
+    /// are announced through Redis); `None` from a store only this process writes.
+    fn follow_stored(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<StoredNews>> {
+        None
+    }
+}
+
+/// What [`OfflineStore::follow_stored`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredNews {
+    /// A message was stored for this AOR.
+    For(Aor),
+    /// Announcements are followed from now on.
+    Following,
+    /// Announcements are not followed any more (until the next `Following`): some may
+    /// be missed.
+    Lost,
 }
 
 /// Every message, whatever became of it.

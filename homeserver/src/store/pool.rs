@@ -8,7 +8,7 @@ use super::{
     pg::PgStore, redis::RedisStore, Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchiveStore,
     ArchivedRecord, BatchWrite, BatchWriter, Binding, BindingStore, Credentials, Document,
     DocumentStore, OfflineStore, PresenceStore, PublicationRecord, StoreResult, StoredMessage,
-    SubscriptionRecord, TokenStore, User, UserStore,
+    StoredNews, SubscriptionRecord, TokenStore, User, UserStore,
 };
 
 /// PostgreSQL and Redis as one [`super::Store`].
@@ -25,6 +25,17 @@ impl PoolStore {
             pg: PgStore::open(postgres_url).await?,
             redis: RedisStore::open(redis_url, prefix).await?,
         })
+    }
+}
+
+impl PoolStore {
+    /// Tells the other home servers a message for `aor` is stored, after it is. Not
+    /// told (Redis is down), a home server that remembered "nothing waiting" for `aor`
+    /// finds it at its next periodic forgetting (see `cache.rs`).
+    async fn announce(&self, aor: &Aor) {
+        if let Err(e) = self.redis.announce_stored(aor).await {
+            tracing::warn!(%aor, error = %e, "stored message not announced");
+        }
     }
 }
 
@@ -74,7 +85,9 @@ impl BindingStore for PoolStore {
 #[async_trait]
 impl OfflineStore for PoolStore {
     async fn store_message(&self, msg: &StoredMessage, archive: &ArchiveEntry) -> StoreResult<i64> {
-        self.pg.store_message(msg, archive).await
+        let id = self.pg.store_message(msg, archive).await?;
+        self.announce(&msg.recipient).await;
+        Ok(id)
     }
     async fn pending(&self, aor: &Aor) -> StoreResult<Vec<StoredMessage>> {
         self.pg.pending(aor).await
@@ -83,7 +96,12 @@ impl OfflineStore for PoolStore {
         self.pg.remove_message(id).await
     }
     async fn hold_message(&self, msg: &StoredMessage) -> StoreResult<i64> {
-        self.pg.hold_message(msg).await
+        let id = self.pg.hold_message(msg).await?;
+        self.announce(&msg.recipient).await;
+        Ok(id)
+    }
+    fn follow_stored(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<StoredNews>> {
+        Some(self.redis.follow_stored())
     }
 }
 

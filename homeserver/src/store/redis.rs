@@ -16,12 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Aor, Binding, BindingStore, PresenceStore, PublicationRecord, StoreError, StoreResult,
-    SubscriptionRecord,
+    StoredNews, SubscriptionRecord,
 };
 
 /// Redis's half of the pool store.
 #[derive(Clone)]
 pub struct RedisStore {
+    client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
 }
@@ -111,11 +112,65 @@ impl RedisStore {
     /// after Redis restarts.
     pub async fn open(url: &str, prefix: &str) -> StoreResult<RedisStore> {
         let client = redis::Client::open(url).map_err(backend)?;
-        let conn = ConnectionManager::new(client).await.map_err(backend)?;
+        let conn = ConnectionManager::new(client.clone())
+            .await
+            .map_err(backend)?;
         Ok(RedisStore {
+            client,
             conn,
             prefix: prefix.to_owned(),
         })
+    }
+
+    /// Tells every home server that a message was stored for `aor` (channel `stored`).
+    pub async fn announce_stored(&self, aor: &Aor) -> StoreResult<()> {
+        let mut conn = self.conn.clone();
+        conn.publish::<_, _, ()>(self.key("stored"), aor.as_str())
+            .await
+            .map_err(backend)
+    }
+
+    /// Follows [`announce_stored`](Self::announce_stored) (see [`StoredNews`]);
+    /// reconnects until the receiver is dropped.
+    pub fn follow_stored(&self) -> tokio::sync::mpsc::UnboundedReceiver<StoredNews> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let client = self.client.clone();
+        let channel = self.key("stored");
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            while !tx.is_closed() {
+                let mut pubsub = match client.get_async_pubsub().await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "stored-message announcements: no Redis");
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        continue;
+                    }
+                };
+                if let Err(e) = pubsub.subscribe(&channel).await {
+                    tracing::warn!(error = %e, "stored-message announcements: not subscribed");
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    continue;
+                }
+                if tx.send(StoredNews::Following).is_err() {
+                    return;
+                }
+                let mut messages = pubsub.into_on_message();
+                while let Some(m) = messages.next().await {
+                    let aor = m.get_payload::<String>().ok().and_then(|s| Aor::parse(&s));
+                    if let Some(aor) = aor {
+                        if tx.send(StoredNews::For(aor)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                tracing::warn!("stored-message announcements: Redis connection lost");
+                if tx.send(StoredNews::Lost).is_err() {
+                    return;
+                }
+            }
+        });
+        rx
     }
 
     fn key(&self, name: &str) -> String {

@@ -13,7 +13,9 @@ use std::{
 };
 
 use bytes::Bytes;
-use herald_proto::v1::{edge_server::Edge, FlowRef, Outbound, Sent, Transport};
+use herald_proto::v1::{
+    edge_server::Edge, FlowRef, Outbound, OutboundBatch, Sent, SentBatch, Transport,
+};
 use tokio::{net::UdpSocket, sync::mpsc};
 use tonic::{Request, Response, Status};
 
@@ -223,6 +225,12 @@ impl Edge for FlowTable {
             mpsc::error::TrySendError::Closed(_) => Status::not_found("flow gone"),
         })?;
         Ok(Response::new(Sent {}))
+    }
+
+    async fn send_batch(&self, req: Request<OutboundBatch>) -> Result<Response<SentBatch>, Status> {
+        Ok(Response::new(
+            herald_proto::send_each(self, req.into_inner()).await,
+        ))
     }
 }
 

@@ -34,6 +34,10 @@ pub struct HomeConfig {
     /// has lapsed, until ownership is given again) the engine drops its presence state
     /// and refuses presence requests with 503: another server may own them now.
     pub lease: Option<crate::lease::Lease>,
+    /// The `Edge` is across a network (the pool): the engine queues what it sends and a
+    /// task of its own sends it in batches (`Edge::send_batch`), instead of waiting for
+    /// each message's round trip.
+    pub edge_is_remote: bool,
     /// Digest algorithms offered, in order of preference (RFC 8760 §2.4: clients take the
     /// first they support; some old clients only read the first challenge).
     pub auth_algorithms: Vec<herald_sip::auth::Algorithm>,
@@ -91,6 +95,7 @@ impl HomeConfig {
             archive_compliance: false,
             presence_by_ownership: false,
             lease: None,
+            edge_is_remote: false,
             auth_algorithms: vec![
                 herald_sip::auth::Algorithm::Sha256,
                 herald_sip::auth::Algorithm::Md5,

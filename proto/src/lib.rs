@@ -34,5 +34,50 @@ impl v1::Transport {
     }
 }
 
+/// `Edge::send_batch` done as `Edge::send` on each message, in order: for an edge with no
+/// cheaper way to take a batch (the front end's flow table, tests).
+pub async fn send_each<E: v1::edge_server::Edge + ?Sized>(
+    edge: &E,
+    batch: v1::OutboundBatch,
+) -> v1::SentBatch {
+    let mut failures = Vec::new();
+    for (index, out) in batch.messages.into_iter().enumerate() {
+        if let Err(s) = edge.send(tonic::Request::new(out)).await {
+            failures.push(failure(index, &s));
+        }
+    }
+    v1::SentBatch { failures }
+}
+
+/// `Home::handle_batch` done as `handle_request` / `handle_response` on each message, in
+/// order.
+pub async fn handle_each<H: v1::home_server::Home + ?Sized>(
+    home: &H,
+    batch: v1::InboundBatch,
+) -> v1::AcceptedBatch {
+    let mut refused = Vec::new();
+    for (index, m) in batch.messages.into_iter().enumerate() {
+        let inbound = tonic::Request::new(m.inbound.unwrap_or_default());
+        let r = if m.response {
+            home.handle_response(inbound).await
+        } else {
+            home.handle_request(inbound).await
+        };
+        if let Err(s) = r {
+            refused.push(failure(index, &s));
+        }
+    }
+    v1::AcceptedBatch { refused }
+}
+
+/// The failure of a batch's message `index`.
+pub fn failure(index: usize, status: &tonic::Status) -> v1::BatchFailure {
+    v1::BatchFailure {
+        index: u32::try_from(index).unwrap_or(u32::MAX),
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

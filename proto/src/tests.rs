@@ -36,6 +36,14 @@ impl Edge for OneFlowEdge {
             _ => Err(Status::not_found("flow gone")),
         }
     }
+    async fn send_batch(
+        &self,
+        req: Request<crate::v1::OutboundBatch>,
+    ) -> Result<Response<crate::v1::SentBatch>, Status> {
+        Ok(Response::new(
+            crate::send_each(self, req.into_inner()).await,
+        ))
+    }
 }
 
 struct CountingHome(std::sync::atomic::AtomicUsize);
@@ -51,6 +59,14 @@ impl Home for CountingHome {
     }
     async fn handle_response(&self, _: Request<Inbound>) -> Result<Response<Accepted>, Status> {
         Ok(Response::new(Accepted {}))
+    }
+    async fn handle_batch(
+        &self,
+        req: Request<crate::v1::InboundBatch>,
+    ) -> Result<Response<crate::v1::AcceptedBatch>, Status> {
+        Ok(Response::new(
+            crate::handle_each(self, req.into_inner()).await,
+        ))
     }
 }
 
@@ -90,4 +106,54 @@ async fn generated_traits_work_in_process() {
         tonic::Code::InvalidArgument
     );
     assert_eq!(home.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn a_batch_reports_the_messages_whose_flow_is_gone_by_index() {
+    let mut gone = flow();
+    gone.connection_id = 9;
+    let out = |f: FlowRef| Outbound {
+        flow: Some(f),
+        raw: Default::default(),
+    };
+    let batch = crate::v1::OutboundBatch {
+        messages: vec![out(flow()), out(gone.clone()), out(flow()), out(gone)],
+    };
+    let sent = OneFlowEdge
+        .send_batch(Request::new(batch))
+        .await
+        .expect("batch taken")
+        .into_inner();
+    let failed: Vec<(u32, i32)> = sent.failures.iter().map(|f| (f.index, f.code)).collect();
+    let not_found = tonic::Code::NotFound as i32;
+    assert_eq!(failed, vec![(1, not_found), (3, not_found)]);
+}
+
+#[tokio::test]
+async fn a_home_batch_takes_requests_and_responses_and_names_what_it_refused() {
+    let home = CountingHome(Default::default());
+    let received = |raw: &'static [u8], response: bool| crate::v1::Received {
+        inbound: Some(Inbound {
+            flow: Some(flow()),
+            raw: raw.to_vec().into(),
+            received_at_us: 0,
+        }),
+        response,
+    };
+    let batch = crate::v1::InboundBatch {
+        messages: vec![
+            received(b"x", false),
+            received(b"", false),
+            received(b"", true),
+            received(b"y", false),
+        ],
+    };
+    let r = home
+        .handle_batch(Request::new(batch))
+        .await
+        .expect("batch taken")
+        .into_inner();
+    let refused: Vec<u32> = r.refused.iter().map(|f| f.index).collect();
+    assert_eq!(refused, vec![1]);
+    assert_eq!(home.0.load(std::sync::atomic::Ordering::Relaxed), 2);
 }

@@ -5,10 +5,12 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use herald_proto::v1::{edge_client::EdgeClient, edge_server::Edge, Outbound, Sent};
+use herald_proto::v1::{
+    edge_client::EdgeClient, edge_server::Edge, Outbound, OutboundBatch, Sent, SentBatch,
+};
 use tonic::{transport::Channel, Request, Response, Status};
 
 use super::members::Members;
@@ -52,6 +54,17 @@ impl Edges {
         Ok(c)
     }
 
+    /// After a call to `frontend`: its latency and failures; an unreachable front end's
+    /// address may have changed (a restart), so it is looked up again next time.
+    fn after<T>(&self, call: &'static str, frontend: &str, t: Instant, r: &Result<T, Status>) {
+        super::homes::observe(call, t, r);
+        if let Err(s) = r {
+            if s.code() == tonic::Code::Unavailable {
+                self.lock().remove(frontend);
+            }
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, EdgeClient<Channel>)>> {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -69,15 +82,28 @@ impl Edge for Edges {
         let mut client = self.client(&frontend).await?;
         let mut call = Request::new(out);
         call.set_timeout(DEADLINE);
-        let t = std::time::Instant::now();
+        let t = Instant::now();
         let r = client.send(call).await;
-        super::homes::observe("send", t, &r);
-        if let Err(s) = &r {
-            if s.code() == tonic::Code::Unavailable {
-                // Its address may have changed (a restart): look it up again next time.
-                self.lock().remove(&frontend);
-            }
-        }
+        self.after("send", &frontend, t, &r);
+        r
+    }
+
+    /// A batch goes to the front end of its first message (the engine's sender groups
+    /// them by front end).
+    async fn send_batch(&self, req: Request<OutboundBatch>) -> Result<Response<SentBatch>, Status> {
+        let batch = req.into_inner();
+        let frontend = batch
+            .messages
+            .first()
+            .and_then(|m| m.flow.as_ref())
+            .map(|f| f.frontend_id.clone())
+            .ok_or_else(|| Status::invalid_argument("empty batch"))?;
+        let mut client = self.client(&frontend).await?;
+        let mut call = Request::new(batch);
+        call.set_timeout(DEADLINE);
+        let t = Instant::now();
+        let r = client.send_batch(call).await;
+        self.after("send_batch", &frontend, t, &r);
         r
     }
 }

@@ -19,22 +19,26 @@ use std::{
 
 use herald_frontend::route::{route, Route};
 use herald_proto::v1::{
-    home_client::HomeClient, home_server::Home, Accepted, Inbound, Transport as FlowTransport,
+    home_client::HomeClient, home_server::Home, Accepted, AcceptedBatch, Inbound, InboundBatch,
+    Transport as FlowTransport,
 };
 use herald_ring::{Member, Ring};
 use herald_sip::{Limits, Transport};
 use tonic::{transport::Channel, Request, Response, Status};
 
-use super::members::{Members, View as Membership, TTL};
+use super::{
+    batch::Batcher,
+    members::{Members, View as Membership, TTL},
+};
 
 /// How often membership is read.
 const REFRESH: Duration = Duration::from_millis(250);
 /// The deadline of one call to a home server.
-const DEADLINE: Duration = Duration::from_secs(2);
+pub(super) const DEADLINE: Duration = Duration::from_secs(2);
 
 struct View {
     ring: Option<Ring>,
-    clients: BTreeMap<String, (String, HomeClient<Channel>)>,
+    clients: BTreeMap<String, (String, Batcher)>,
 }
 
 /// The live home servers and a client for each.
@@ -103,7 +107,10 @@ impl Homes {
             let client = match existing {
                 Some(c) => c,
                 None => match Channel::from_shared(format!("http://{addr}")) {
-                    Ok(ch) => (addr.clone(), HomeClient::new(ch.connect_lazy())),
+                    Ok(ch) => (
+                        addr.clone(),
+                        Batcher::new(HomeClient::new(ch.connect_lazy())),
+                    ),
                     Err(e) => {
                         tracing::warn!(home = %id, %addr, error = %e, "bad home server address");
                         continue;
@@ -122,7 +129,7 @@ impl Homes {
     /// The home servers for `inbound`, best first: for a request, its address's ranking
     /// on the ring less those set aside (the owner only, when all are); for a response,
     /// the one named in its branch.
-    fn pick(&self, inbound: &Inbound) -> Result<Vec<(String, HomeClient<Channel>)>, Status> {
+    fn pick(&self, inbound: &Inbound) -> Result<Vec<(String, Batcher)>, Status> {
         let transport = match inbound.flow.as_ref().map(|f| f.transport) {
             Some(t) if t == FlowTransport::Udp as i32 => Transport::Datagram,
             _ => Transport::Stream,
@@ -173,21 +180,18 @@ impl Homes {
     /// retried elsewhere (the client gets 503 and retransmits or retries).
     async fn call(
         &self,
-        homes: Vec<(String, HomeClient<Channel>)>,
+        homes: Vec<(String, Batcher)>,
         inbound: Inbound,
         name: &'static str,
         retry: bool,
     ) -> Result<Response<Accepted>, Status> {
         let mut last = Status::unavailable("no home server");
-        for (id, mut client) in homes.into_iter().take(if retry { 3 } else { 1 }) {
+        for (id, batcher) in homes.into_iter().take(if retry { 3 } else { 1 }) {
             let t = Instant::now();
-            let mut req = Request::new(inbound.clone());
-            req.set_timeout(DEADLINE);
-            let r = if name == "handle_request" {
-                client.handle_request(req).await
-            } else {
-                client.handle_response(req).await
-            };
+            let r = batcher
+                .submit(inbound.clone(), name == "handle_response")
+                .await
+                .map(|()| Response::new(Accepted {}));
             observe(name, t, &r);
             match r {
                 Err(s) if s.code() == tonic::Code::Unavailable => {
@@ -228,6 +232,15 @@ impl Home for Homes {
         let inbound = req.into_inner();
         let homes = self.pick(&inbound)?;
         self.call(homes, inbound, "handle_response", false).await
+    }
+
+    async fn handle_batch(
+        &self,
+        req: Request<InboundBatch>,
+    ) -> Result<Response<AcceptedBatch>, Status> {
+        Ok(Response::new(
+            herald_proto::handle_each(self, req.into_inner()).await,
+        ))
     }
 }
 

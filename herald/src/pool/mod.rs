@@ -3,6 +3,7 @@
 //! `Edge` over gRPC, sending each message to its home server on the ring). Both announce
 //! themselves in Redis (`members.rs`).
 
+mod batch;
 mod edges;
 mod homes;
 mod members;

@@ -8,6 +8,7 @@ mod dispatch;
 mod fork;
 mod forward;
 mod im;
+mod outbox;
 mod ownership;
 mod presence;
 mod presence_body;
@@ -22,7 +23,7 @@ use std::{
 };
 
 use herald_proto::v1::{
-    edge_server::Edge, home_server::Home, Accepted, FlowRef, Inbound, Outbound,
+    edge_server::Edge, home_server::Home, Accepted, AcceptedBatch, FlowRef, Inbound, InboundBatch,
 };
 use herald_sip::{
     transactions::{TimerConfig, TransactionLayer, Transmit, TxEvent, TxId},
@@ -84,14 +85,15 @@ impl HomeServer {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (responses, resp_rx) = mpsc::channel(RESPONSE_QUEUE);
         let bans = crate::bans::BanList::new(cfg.bans, crate::auth::BAN_TABLE);
-        let core = Core::new(cfg, store, edge, bans.clone());
+        let (outbox, failures) = outbox::Outbox::new(edge, cfg.edge_is_remote);
+        let core = Core::new(cfg, store, outbox, bans.clone());
         (
             HomeServer {
                 tx,
                 responses,
                 bans,
             },
-            tokio::spawn(core.run(rx, resp_rx)),
+            tokio::spawn(core.run(rx, resp_rx, failures)),
         )
     }
 
@@ -152,6 +154,16 @@ impl Home for HomeServer {
             }
         }
     }
+
+    /// A pool front end's batch: each message queued as if it came alone.
+    async fn handle_batch(
+        &self,
+        req: GrpcRequest<InboundBatch>,
+    ) -> Result<GrpcResponse<AcceptedBatch>, Status> {
+        Ok(GrpcResponse::new(
+            herald_proto::handle_each(self, req.into_inner()).await,
+        ))
+    }
 }
 
 /// Where an answer to a request goes: its server transaction, or (for requests without
@@ -165,7 +177,7 @@ enum At {
 struct Core {
     cfg: Arc<HomeConfig>,
     store: Arc<dyn Store>,
-    edge: Arc<dyn Edge>,
+    outbox: outbox::Outbox,
     txl: TransactionLayer<FlowRef>,
     auth: Authenticator,
     limits: Limits,
@@ -189,14 +201,14 @@ impl Core {
     fn new(
         cfg: HomeConfig,
         store: Arc<dyn Store>,
-        edge: Arc<dyn Edge>,
+        outbox: outbox::Outbox,
         bans: crate::bans::BanList,
     ) -> Core {
         Core {
             auth: Authenticator::new(&cfg, bans),
             cfg: Arc::new(cfg),
             store,
-            edge,
+            outbox,
             txl: TransactionLayer::new(TimerConfig::default()),
             limits: Limits::default(),
             forks: HashMap::new(),
@@ -214,7 +226,10 @@ impl Core {
         mut self,
         mut rx: mpsc::Receiver<Command>,
         mut responses: mpsc::Receiver<Inbound>,
+        failures: Option<mpsc::UnboundedReceiver<TxId>>,
     ) {
+        // Sends that failed after the engine went on (a pool's queued sends).
+        let mut failures = failures.unwrap_or_else(|| mpsc::unbounded_channel().1);
         let mut sweep = tokio::time::interval(Duration::from_secs(1));
         self.restore_presence().await;
         loop {
@@ -223,6 +238,7 @@ impl Core {
                 // Work in progress first: responses, then new requests.
                 biased;
                 Some(i) = responses.recv() => self.on_inbound(i, false).await,
+                Some(tx) = failures.recv() => self.send_failed(tx),
                 cmd = rx.recv() => match cmd {
                     Some(Command::Request(i)) => self.on_inbound(i, true).await,
                     Some(Command::DocumentsChanged(aor)) => self.documents_changed(&aor).await,
@@ -312,20 +328,21 @@ impl Core {
         if self.is_notify(t.tx) && (!self.may_act() || self.fence.muted.contains(&t.tx)) {
             return;
         }
-        if let Err(status) = self.send(t.peer, t.bytes).await {
+        if let Err(status) = self.outbox.send(t.peer, t.bytes, Some(t.tx)).await {
             tracing::info!(tx = t.tx.0, %status, "flow gone");
-            self.txl.transport_error(t.tx);
+            self.send_failed(t.tx);
         }
     }
 
+    /// A message of transaction `tx` could not be sent: its flow is gone.
+    fn send_failed(&mut self, tx: TxId) {
+        tracing::debug!(tx = tx.0, "message not sent: transport error");
+        self.txl.transport_error(tx);
+    }
+
+    /// Sends a message that belongs to no transaction.
     async fn send(&self, flow: FlowRef, raw: bytes::Bytes) -> Result<(), Status> {
-        self.edge
-            .send(GrpcRequest::new(Outbound {
-                flow: Some(flow),
-                raw,
-            }))
-            .await
-            .map(|_| ())
+        self.outbox.send(flow, raw, None).await
     }
 
     async fn on_event(&mut self, e: TxEvent) {

@@ -96,12 +96,21 @@ fn workspace_bin(package: &str, bin: &str) -> PathBuf {
     target.join("debug").join(bin)
 }
 
-/// A free loopback port (UDP and TCP both free at the time of asking).
+/// A free loopback port (UDP and TCP both free at the time of asking), never one this
+/// test process handed out before: the kernel may offer a released port again before
+/// the server it was meant for has bound it.
 pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
     loop {
         let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && GIVEN
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(port)
+        {
             return port;
         }
     }

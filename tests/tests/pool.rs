@@ -799,3 +799,46 @@ fn the_pool_recovers_from_redis_then_postgres_restarts() {
         }
     }
 }
+
+/// A home server whose gRPC port is taken stops and says why, instead of joining the
+/// ring with an address where something else answers.
+#[test]
+fn a_home_server_that_cannot_listen_for_grpc_stops_and_names_the_address() {
+    let _serial = serial();
+    let dir = test_dir("pool-grpc-taken");
+    let pg = Postgres::start(dir.path());
+    let redis = Redis::start(dir.path());
+    let mut env = Server::settings(dir.path());
+    env.insert("HERALD_STORE".into(), "pool".into());
+    env.insert("HERALD_POSTGRES_URL".into(), pg.create_database("herald"));
+    env.insert("HERALD_REDIS_URL".into(), redis.url());
+    let mut env = node_env(&env, &dir.path().join("hs1"), "hs1");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    env.insert("HERALD_GRPC".into(), addr.to_string());
+    let mut child = std::process::Command::new(herald_tests::herald_bin())
+        .arg("homeserver")
+        .envs(&env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the home server kept running without its gRPC port");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success());
+    assert!(
+        err.contains(&format!("cannot listen for gRPC on {addr}")),
+        "stderr names the address: {err}"
+    );
+}

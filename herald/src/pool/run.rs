@@ -2,6 +2,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
+use anyhow::Context;
 use herald_frontend::{Bound, Listeners};
 use herald_homeserver::{store::cache::CachedStore, HomeServer, Lease, Ownership};
 use herald_proto::v1::{edge_server::EdgeServer, home_server::HomeServer as HomeService};
@@ -96,7 +97,7 @@ pub async fn run_homeserver(
         Routes::new(HomeService::new(home.clone())),
         grpc,
         stop_rx.clone(),
-    );
+    )?;
     let announce = members.announce(
         "home",
         cfg.node.id.clone(),
@@ -133,24 +134,29 @@ pub async fn run_homeserver(
     Ok(())
 }
 
-/// Serves `routes` over gRPC on `addr` until `stop` turns true.
+/// Serves `routes` over gRPC on `addr` until `stop` turns true. The port is bound before
+/// this returns: a node that cannot serve gRPC stops instead of announcing an address
+/// where something else answers.
 fn serve_grpc(
     routes: Routes,
     addr: SocketAddr,
     mut stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let incoming = tonic::transport::server::TcpIncoming::bind(addr)
+        .with_context(|| format!("cannot listen for gRPC on {addr} (HERALD_GRPC)"))?
+        .with_nodelay(Some(true));
+    Ok(tokio::spawn(async move {
         let stopped = async move {
             let _ = stop.changed().await;
         };
         if let Err(e) = tonic::transport::Server::builder()
             .add_routes(routes)
-            .serve_with_shutdown(addr, stopped)
+            .serve_with_incoming_shutdown(incoming, stopped)
             .await
         {
             tracing::error!(error = %e, %addr, "gRPC server (HERALD_GRPC) failed");
         }
-    })
+    }))
 }
 
 /// Hands presentities over on every membership epoch, in two steps (see
@@ -243,7 +249,7 @@ pub async fn run_frontend(
         Routes::new(EdgeServer::from_arc(listeners.flows())),
         grpc,
         stop_rx.clone(),
-    );
+    )?;
     let announce = members.announce("fe", cfg.node.id.clone(), advertised_grpc(&cfg), None);
     // Ready once a home server is known (a load balancer sends nothing before).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -93,7 +93,7 @@ cpu_ticks() {
   echo "$t"
 }
 # Proportional set size summed over the tree (shared memory counted once), KiB.
-rss_kib() {
+pss_kib() {
   local t=0 p
   for p in $(tree); do t=$((t + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0))); done
   echo "$t"
@@ -137,7 +137,7 @@ step() {
   fi
   local cpu; cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$calls" 'BEGIN {printf "%.2f", d / hz * 10000 / n}')
   printf '%-9s %8s/s  %-4s failed=%-6s p50=%6s ms  p99=%6s ms  cpu=%6s s/10k  rss=%s KiB\n' \
-    "$name" "$rate" "$([ $rc = 0 ] && echo ok || echo FAIL)" "$failed" "$p50" "$p99" "$cpu" "$(rss_kib)"
+    "$name" "$rate" "$([ $rc = 0 ] && echo ok || echo FAIL)" "$failed" "$p50" "$p99" "$cpu" "$(pss_kib)"
   return $rc
 }
 

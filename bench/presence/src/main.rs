@@ -382,7 +382,7 @@ fn tree(pid: u32) -> Vec<u32> {
 
 /// The server's proportional set size (shared pages counted once) summed over its
 /// process tree, KiB.
-fn rss_kib(pid: Option<u32>) -> Option<u64> {
+fn pss_kib(pid: Option<u32>) -> Option<u64> {
     let mut total = 0;
     for p in tree(pid?) {
         let s = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default();
@@ -438,7 +438,7 @@ async fn main() -> anyhow::Result<()> {
     // Two waves: the memory one costs is the difference between the server after the
     // first and after the second (the first also pays for warming up allocators).
     let half = subs / 2;
-    let mut rss = Vec::new();
+    let mut pss = Vec::new();
     for (from, to) in [(0, half), (half, subs)] {
         let mut tasks = Vec::new();
         for (k, sock) in socks.iter().enumerate() {
@@ -456,7 +456,7 @@ async fn main() -> anyhow::Result<()> {
             t.await??;
         }
         tokio::time::sleep(Duration::from_secs(a.settle_secs.max(1))).await;
-        rss.push(rss_kib(a.pid));
+        pss.push(pss_kib(a.pid));
     }
     println!(
         "# {subs} subscriptions ({} presentities × {} watchers) in {:.1} s (with {} s pauses)",
@@ -465,7 +465,7 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         a.settle_secs * 2
     );
-    if let [Some(r0), Some(r1)] = rss[..] {
+    if let [Some(r0), Some(r1)] = pss[..] {
         let n = (subs - half).max(1) as f64;
         println!(
             "# server memory (PSS) {r0} KiB after {half}, {r1} KiB after {subs}: {:.0} bytes per subscription ({:.1} MiB per 10,000)",

@@ -97,23 +97,30 @@ fn workspace_bin(package: &str, bin: &str) -> PathBuf {
 }
 
 /// A free loopback port (UDP and TCP both free at the time of asking), never one this
-/// test process handed out before: the kernel may offer a released port again before
-/// the server it was meant for has bound it.
+/// test process handed out before, and below the kernel's ephemeral range (32768 and
+/// up): a port from that range may be taken by any outgoing connection — to Redis, to
+/// PostgreSQL, between pool nodes — before the server it was meant for binds it.
 pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-            && GIVEN
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(port)
-        {
+    const FIRST: u32 = 10_000;
+    const SPAN: u32 = 22_000;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+    use std::sync::atomic::Ordering;
+    // Test binaries of one run, and runs side by side, start at different places.
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        (std::process::id().wrapping_mul(7_919)) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        let free = UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free {
             return port;
         }
     }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN);
 }
 
 /// A running `herald` process with its data directory.

@@ -95,7 +95,8 @@ cleanup() {
   [ -n "${KEEP:-}" ] || rm -rf "$WORKDIR"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FREE_PORT=$PWD/bench/free_port.py
+free_port() { python3 "$FREE_PORT"; }
 PIN_SERVER=() PIN_LOAD=()
 PIN_LOAD_TS=()
 if [ -n "$PIN" ]; then PIN_SERVER=(taskset -c 1); PIN_LOAD=(--pin); PIN_LOAD_TS=(taskset -c 0); fi

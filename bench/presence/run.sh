@@ -55,7 +55,8 @@ else
   BIN=$ROOT/target/release/herald
   LOAD=$ROOT/target/release/presence-load
 fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FREE_PORT=$PWD/bench/free_port.py
+free_port() { python3 "$FREE_PORT"; }
 TS_SERVER="" TS_LOAD=""
 if ((PIN)); then TS_SERVER="taskset -c 1" TS_LOAD="taskset -c 0"; fi
 

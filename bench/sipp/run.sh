@@ -57,7 +57,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FREE_PORT=$PWD/bench/free_port.py
+free_port() { python3 "$FREE_PORT"; }
 
 if [ -z "$SERVER" ]; then
   cargo build --release --quiet -p herald

@@ -23,7 +23,8 @@
 #                                        # location table in PostgreSQL (db_mode 3)
 # Other options: --work register|message|presence|memory|all, --transports "u1 t1",
 # --users N, --start/--step/--max RATE, --secs S, --fanout N, --presentities P
-# --watchers M, --settle S (wait for transactions to end before reading memory).
+# --watchers M, --settle S (wait for transactions to end before reading memory),
+# --max-p99 MS (a REGISTER/MESSAGE step also fails when its p99 is above MS).
 # Installs sip-tester and kamailio (with its presence and TLS modules) when missing
 # (apt-get, as root). Stops everything it started. Exits 1 when a server passed no step.
 set -euo pipefail
@@ -32,7 +33,7 @@ ROOT=$PWD
 
 WORK=all TRANSPORTS="u1 t1" USERS=5000 START=2000 STEP=2000 MAX=40000 SECS=5 ROUNDS=1
 PIN="" SMOKE=0 POOL=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,20,50 PRESENTITIES=1000 WATCHERS=4
-PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000
+PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000 MAX_P99=()
 while (($#)); do
   case "$1" in
     --work) WORK=$2; shift ;;
@@ -47,10 +48,11 @@ while (($#)); do
     --presentities) PRESENTITIES=$2; shift ;;
     --watchers) WATCHERS=$2; shift ;;
     --settle) SETTLE=$2; shift ;;
+    --max-p99) MAX_P99=(--max-p99 "$2"); shift ;;
     --pool) POOL=1 ;;
     --pin) PIN=1 ;;
     --smoke) SMOKE=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -190,7 +192,7 @@ stop() {
 
 EDITION=$( ((POOL)) && echo "pool: 1 front end + 1 home server, Redis, PostgreSQL; Kamailio's location in PostgreSQL" || echo embedded)
 echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') ($EDITION) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
-echo "# $USERS users, rates $START, +$STEP … $MAX per ${SECS}s step, $ROUNDS round(s), $([ -n "$PIN" ] && echo 'pinned: servers on core 1, sipp on core 0' || echo unpinned)"
+echo "# $USERS users, rates $START, +$STEP … $MAX per ${SECS}s step, $ROUNDS round(s), $([ -n "$PIN" ] && echo 'pinned: servers on core 1, sipp on core 0' || echo unpinned)"$( ((${#MAX_P99[@]})) && echo "; a step passes only with p99 ≤ ${MAX_P99[1]} ms" || true)
 
 # sipp SERVER WORK TRANSPORT OUT [ARGS…]: bench/sipp/run.sh against a fresh server.
 sipp_on() {
@@ -198,7 +200,7 @@ sipp_on() {
   shift 4
   start "$name"
   bench/sipp/run.sh --server "$SADDR" --pid "$SPID" --domain "$DOMAIN" --work "$work" \
-    --transport "$tr" --users "$USERS" --secs "$SECS" "${PIN_LOAD[@]}" "$@" > "$out" 2>&1 || true
+    --transport "$tr" --users "$USERS" --secs "$SECS" "${PIN_LOAD[@]}" "${MAX_P99[@]}" "$@" > "$out" 2>&1 || true
   stop
   sed "s/^/  $name $tr: /" "$out" | grep -v '^  [a-z]* [a-z0-9]*: # s' || true
 }

@@ -14,13 +14,15 @@
 #   bench/sipp/run.sh --work register --start 1000 --step 1000 --max 20000
 #   bench/sipp/run.sh --smoke                 # a few seconds, tiny rates: does it run?
 #   bench/sipp/run.sh --once 4000 --work message   # one step at that rate, no ramp
+#   bench/sipp/run.sh --max-p99 500           # a step also fails ("SLOW") when its
+#                                             # p99 is above 500 ms (default: no bound)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 SCEN=$ROOT/tests/scenarios
 
 WORK=all TRANSPORT=u1 USERS=2000 START=500 STEP=500 MAX=20000 SECS=5
-SERVER="" PID="" DOMAIN=example.com SMOKE=0 ONCE="" TASKSET_SERVER="" TASKSET_LOAD=""
+SERVER="" PID="" DOMAIN=example.com SMOKE=0 ONCE="" TASKSET_SERVER="" TASKSET_LOAD="" MAX_P99=""
 while (($#)); do
   case "$1" in
     --work) WORK=$2; shift ;;
@@ -36,7 +38,8 @@ while (($#)); do
     --pin) TASKSET_SERVER="taskset -c 1"; TASKSET_LOAD="taskset -c 0" ;;
     --smoke) SMOKE=1 ;;
     --once) ONCE=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --max-p99) MAX_P99=$2; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -136,9 +139,13 @@ step() {
   if [ -n "$stat" ]; then
     failed=$(awk -F';' 'NR==1 {for (i=1;i<=NF;i++) if ($i=="FailedCall(C)") c=i} END {print $c}' "$stat")
   fi
+  # A step that answered every call but too late for the bound fails as SLOW.
+  if ((rc == 0)) && [ -n "$MAX_P99" ] && ! awk -v p="$p99" -v m="$MAX_P99" 'BEGIN {exit !(p != "-" && p + 0 <= m + 0)}'; then
+    rc=2
+  fi
   local cpu; cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$calls" 'BEGIN {printf "%.2f", d / hz * 10000 / n}')
   printf '%-9s %8s/s  %-4s failed=%-6s p50=%6s ms  p99=%6s ms  cpu=%6s s/10k  rss=%s KiB\n' \
-    "$name" "$rate" "$([ $rc = 0 ] && echo ok || echo FAIL)" "$failed" "$p50" "$p99" "$cpu" "$(pss_kib)"
+    "$name" "$rate" "$(case $rc in 0) echo ok ;; 2) echo SLOW ;; *) echo FAIL ;; esac)" "$failed" "$p50" "$p99" "$cpu" "$(pss_kib)"
   return $rc
 }
 

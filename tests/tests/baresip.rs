@@ -24,10 +24,11 @@ fn client(
 ) -> std::path::PathBuf {
     let d = dir.join(format!("baresip-{user}"));
     std::fs::create_dir_all(&d).unwrap();
-    // baresip listens on the port for UDP and TCP and on the next one for TLS.
+    // baresip listens on the port for UDP and TCP and on the next one for TLS: both are
+    // taken from `free_port`, so a second client is never handed this one's TLS port.
     let port = loop {
         let p = free_port();
-        if std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+        if free_port() == p + 1 {
             break p;
         }
     };

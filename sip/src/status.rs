@@ -51,6 +51,11 @@ impl StatusCode {
         self.0 < 200
     }
 
+    /// 401 or 407: the request must be repeated with credentials.
+    pub fn is_challenge(self) -> bool {
+        self.0 == 401 || self.0 == 407
+    }
+
     pub fn is_success(self) -> bool {
         (200..300).contains(&self.0)
     }

@@ -546,3 +546,54 @@ fn zero_t2_cannot_spin() {
     assert_eq!(sent, 2, "the request, then one retransmission at 0.5 s");
     assert_eq!(l.poll_timeout(), Some(start + Duration::from_millis(1001)));
 }
+
+#[test]
+fn a_stateless_answer_forgets_the_transaction_and_a_retransmission_is_new() {
+    let now = Instant::now();
+    let mut l: TransactionLayer<()> = TransactionLayer::new(TimerConfig::default());
+    let register = request("REGISTER", "s1");
+    l.handle_request(register.clone(), (), false, now).unwrap();
+    let Some(TxEvent::Request { tx, request }) = l.poll_event() else {
+        panic!("no request")
+    };
+    let challenge = Response::to_request(&request, StatusCode::UNAUTHORIZED);
+    l.respond_statelessly(tx, challenge, now).unwrap();
+    assert_eq!(
+        std::iter::from_fn(|| l.poll_transmit())
+            .map(|t| first_line(&t.bytes))
+            .collect::<Vec<_>>(),
+        ["SIP/2.0 401 Unauthorized"]
+    );
+    assert_eq!(l.poll_event(), Some(TxEvent::Terminated { tx }));
+    assert!(l.is_empty(), "nothing kept for Timer J");
+    assert_eq!(l.poll_timeout(), None);
+    // The same request again is not absorbed: the TU sees it (and challenges it again).
+    l.handle_request(register, (), false, now).unwrap();
+    let Some(TxEvent::Request { tx: again, .. }) = l.poll_event() else {
+        panic!("the retransmission was absorbed")
+    };
+    assert_ne!(again, tx);
+    assert_eq!(
+        l.respond_statelessly(
+            TxId(999),
+            Response::to_request(&request, StatusCode::OK),
+            now
+        ),
+        Err(TxError::Unknown)
+    );
+}
+
+#[test]
+fn an_invite_is_answered_statefully_even_when_asked_statelessly() {
+    let now = Instant::now();
+    let mut l: TransactionLayer<()> = TransactionLayer::new(TimerConfig::default());
+    l.handle_request(request("INVITE", "s2"), (), false, now)
+        .unwrap();
+    let Some(TxEvent::Request { tx, request }) = l.poll_event() else {
+        panic!("no request")
+    };
+    let challenge = Response::to_request(&request, StatusCode::PROXY_AUTH_REQUIRED);
+    l.respond_statelessly(tx, challenge, now).unwrap();
+    assert_eq!(l.len(), 1, "kept until the ACK of the 407 (or Timer H)");
+    assert_eq!(l.poll_event(), None);
+}

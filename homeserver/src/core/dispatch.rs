@@ -151,6 +151,10 @@ impl Core {
             .await;
         let user = match verdict {
             Ok(Verdict::Ok(u)) => u,
+            Ok(Verdict::Reply(r)) if r.status.is_challenge() => {
+                self.reply_statelessly(at, r).await;
+                return None;
+            }
             Ok(Verdict::Reply(r)) => {
                 self.reply(at, r).await;
                 return None;

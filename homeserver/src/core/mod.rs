@@ -391,6 +391,19 @@ impl Core {
         }
     }
 
+    /// Answers a request with a response that may be repeated (a challenge) without
+    /// keeping its transaction for Timer J (RFC 3261 §8.2.7); INVITEs keep theirs.
+    async fn reply_statelessly(&mut self, at: &At, resp: Response) {
+        match at {
+            At::Tx(tx) => {
+                if let Err(e) = self.txl.respond_statelessly(*tx, resp, Instant::now()) {
+                    tracing::debug!(error = ?e, "response not sent");
+                }
+            }
+            At::Stateless(_) => self.reply(at, resp).await,
+        }
+    }
+
     async fn sweep(&mut self) {
         match self.store.expire_bindings(now_secs()).await {
             Ok(0) => {}

@@ -3,31 +3,49 @@
 //! matched; RFC 2543 matching (§17.2.3, second half) is not implemented, so such requests
 //! are handled statelessly by the caller.
 
+use std::{fmt::Write as _, sync::Arc};
+
 use crate::{
     header::MAGIC_COOKIE,
     message::{Request, Response},
     method::Method,
 };
 
-/// Key of a client transaction: the branch it put in its Via and the CSeq method.
+/// Key of a client transaction: the branch it put in its Via and the CSeq method, packed
+/// into one shared string (built once per transaction, cloned by reference count).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClientKey {
-    pub branch: String,
-    pub method: String,
-}
+pub struct ClientKey(Arc<str>);
 
 /// Key of a server transaction: branch, sent-by of the top Via, and method (ACK counts as
 /// INVITE so it reaches the INVITE transaction; CANCEL has its own) — and, stricter than
 /// §17.2.3, the Call-ID: a true retransmission always repeats it, so a different request
 /// that reuses a branch (a buggy client, or the RFC 4475 messages, several of which share
 /// `z9hG4bKkdjuw`) becomes its own transaction instead of being swallowed as a
-/// retransmission of another client's request.
+/// retransmission of another client's request. The parts are packed into one shared
+/// string, separated by a byte no token or host may hold.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ServerKey {
-    pub branch: String,
-    pub sent_by: String,
-    pub method: String,
-    pub call_id: String,
+pub struct ServerKey(Arc<str>);
+
+/// Separates the parts of a packed key (a NUL cannot appear in a parsed header).
+const SEP: char = '\0';
+
+impl ServerKey {
+    /// The key of the INVITE transaction a CANCEL with this key refers to (§9.2).
+    pub(crate) fn as_invite(&self) -> ServerKey {
+        let rest = self.0.split_once(SEP).map_or("", |(_, r)| r);
+        ServerKey(pack(&["INVITE", rest]))
+    }
+}
+
+fn pack(parts: &[&str]) -> Arc<str> {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            s.push(SEP);
+        }
+        s.push_str(p);
+    }
+    Arc::from(s)
 }
 
 pub(crate) fn client_key_of_request(req: &Request) -> Option<ClientKey> {
@@ -35,10 +53,7 @@ pub(crate) fn client_key_of_request(req: &Request) -> Option<ClientKey> {
     let branch = via
         .branch()
         .filter(|b| b.starts_with(MAGIC_COOKIE) && b.len() > MAGIC_COOKIE.len())?;
-    Some(ClientKey {
-        branch: branch.to_owned(),
-        method: req.method.as_str().to_owned(),
-    })
+    Some(ClientKey(pack(&[req.method.as_str(), branch])))
 }
 
 pub(crate) fn client_key_of_response(resp: &Response) -> Option<ClientKey> {
@@ -46,10 +61,7 @@ pub(crate) fn client_key_of_response(resp: &Response) -> Option<ClientKey> {
     let cseq = resp.headers.cseq().ok()?;
     let branch = via.branch()?;
     // A response to our ACK does not exist; an ACK's CSeq method never names a transaction.
-    Some(ClientKey {
-        branch: branch.to_owned(),
-        method: cseq.method.to_owned(),
-    })
+    Some(ClientKey(pack(&[cseq.method, branch])))
 }
 
 pub(crate) fn server_key(req: &Request) -> Option<ServerKey> {
@@ -57,18 +69,24 @@ pub(crate) fn server_key(req: &Request) -> Option<ServerKey> {
     let branch = via
         .branch()
         .filter(|b| b.starts_with(MAGIC_COOKIE) && b.len() > MAGIC_COOKIE.len())?;
-    let sent_by = match via.port {
-        Some(p) => format!("{}:{p}", via.host).to_ascii_lowercase(),
-        None => via.host.to_string().to_ascii_lowercase(),
-    };
     let method = match req.method {
-        Method::Ack => "INVITE".to_owned(),
-        ref m => m.as_str().to_owned(),
+        Method::Ack => "INVITE",
+        ref m => m.as_str(),
     };
-    Some(ServerKey {
-        branch: branch.to_owned(),
-        sent_by,
-        method,
-        call_id: req.headers.call_id().ok()?.to_owned(),
-    })
+    let call_id = req.headers.call_id().ok()?;
+    let mut s = String::with_capacity(method.len() + branch.len() + call_id.len() + 40);
+    s.push_str(method);
+    s.push(SEP);
+    s.push_str(branch);
+    s.push(SEP);
+    let sent_by = s.len();
+    // Writing to a String cannot fail.
+    let _ = write!(s, "{}", via.host);
+    if let Some(p) = via.port {
+        let _ = write!(s, ":{p}");
+    }
+    s[sent_by..].make_ascii_lowercase();
+    s.push(SEP);
+    s.push_str(call_id);
+    Some(ServerKey(Arc::from(s)))
 }

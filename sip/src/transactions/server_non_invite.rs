@@ -52,6 +52,30 @@ impl ServerNonInvite {
         }
     }
 
+    /// A final response sent without keeping state (§8.2.7, stateless UAS): the
+    /// transaction ends at once, so a retransmitted request is a new request and is
+    /// answered again. Only for answers that are safe to repeat, such as a challenge.
+    pub fn on_tu_response_stateless<P: Clone>(
+        self,
+        status: StatusCode,
+        bytes: Bytes,
+        ctx: &mut Ctx<'_, P>,
+    ) -> Result<Self, (Self, TxError)> {
+        match self {
+            ServerNonInvite::Trying | ServerNonInvite::Proceeding { .. }
+                if !status.is_provisional() =>
+            {
+                ctx.send(bytes);
+                ctx.terminated();
+                Ok(ServerNonInvite::Terminated)
+            }
+            ServerNonInvite::Trying | ServerNonInvite::Proceeding { .. } => {
+                self.on_tu_response(status, bytes, ctx)
+            }
+            done => Err((done, TxError::AlreadyAnswered)),
+        }
+    }
+
     pub fn on_timer<P: Clone>(self, timer: Timer, ctx: &mut Ctx<'_, P>) -> Self {
         match (self, timer) {
             (ServerNonInvite::Completed { .. }, Timer::J) => {

@@ -38,6 +38,10 @@ pub struct HomeConfig {
     /// task of its own sends it in batches (`Edge::send_batch`), instead of waiting for
     /// each message's round trip.
     pub edge_is_remote: bool,
+    /// Bindings are written through to a networked store (the pool's Redis) before a
+    /// REGISTER is answered: the engine runs each write as a task of its own and answers
+    /// when it is done, rather than waiting for the round trips (`core/register.rs`).
+    pub store_is_remote: bool,
     /// Digest algorithms offered, in order of preference (RFC 8760 §2.4: clients take the
     /// first they support; some old clients only read the first challenge).
     pub auth_algorithms: Vec<herald_sip::auth::Algorithm>,
@@ -96,6 +100,7 @@ impl HomeConfig {
             presence_by_ownership: false,
             lease: None,
             edge_is_remote: false,
+            store_is_remote: false,
             auth_algorithms: vec![
                 herald_sip::auth::Algorithm::Sha256,
                 herald_sip::auth::Algorithm::Md5,

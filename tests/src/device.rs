@@ -276,6 +276,54 @@ impl<W: Wire> Device<W> {
         }
     }
 
+    /// `n` REGISTERs sent back to back without waiting for answers, each from a Call-ID
+    /// of its own and binding a contact of its own (`;line=1` … `;line=n` on this device's
+    /// contact) for ten minutes, then a query (no Contact) once they are all answered.
+    /// Each carries credentials for a nonce of its own (fetched first), so the order in
+    /// which the server takes them does not matter. Returns the burst's final statuses
+    /// and the query's response.
+    pub fn register_burst(&mut self, domain: &str, n: usize) -> (Vec<u16>, Response) {
+        let uri = format!("sip:{domain}");
+        let me = self.user.clone();
+        // One nonce per REGISTER of the burst, and one for the query.
+        let mut challenges = Vec::new();
+        for _ in 0..=n {
+            let probe = self.build("REGISTER", &uri, &me, domain, None, "");
+            self.wire.send(&probe);
+            let r = self.response();
+            let ch = r
+                .headers
+                .get(&HeaderName::WwwAuthenticate)
+                .and_then(|h| Challenge::parse(h).ok())
+                .expect("a valid challenge");
+            challenges.push(ch);
+        }
+        let contact = self.wire.contact(&me);
+        let via = self.wire.via();
+        let register = |ch: &Challenge, line: Option<usize>| {
+            let creds = ch.answer(&me, &self.password, "REGISTER", &uri, 1, "burst");
+            let k = unique();
+            let binding = line.map_or(String::new(), |l| {
+                format!("Contact: <{contact};line={l}>\r\nExpires: 600\r\n")
+            });
+            format!(
+                "REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/{via};branch=z9hG4bK-burst-{k}\r\n\
+                 Max-Forwards: 70\r\nFrom: <sip:{me}@{domain}>;tag=b{k}\r\nTo: <sip:{me}@{domain}>\r\n\
+                 Call-ID: burst-{k}\r\nCSeq: 1 REGISTER\r\n{binding}\
+                 Authorization: {creds}\r\nContent-Length: 0\r\n\r\n"
+            )
+        };
+        let texts: Vec<String> = (0..=n)
+            .map(|i| register(&challenges[i], (i < n).then_some(i + 1)))
+            .collect();
+        for t in &texts[..n] {
+            self.wire.send(t);
+        }
+        let statuses = (0..n).map(|_| self.response().status.as_u16()).collect();
+        self.wire.send(&texts[n]);
+        (statuses, self.response())
+    }
+
     /// REGISTER with digest; returns the final status.
     pub fn register(&mut self, domain: &str) -> u16 {
         self.register_with_algorithm(domain).0

@@ -378,6 +378,35 @@ fn a_front_end_killed_its_clients_continue_through_the_other() {
     assert_eq!(sent.join().unwrap(), Some(200));
 }
 
+/// A home server writes bindings through to Redis without holding its other requests,
+/// but never two REGISTERs of one user at once: a burst of REGISTERs, each adding a
+/// contact of its own, loses none (two read-apply-writes of one AOR side by side would
+/// each write back what it read plus its own contact, dropping the other's).
+#[test]
+fn a_burst_of_registers_for_one_user_loses_no_binding() {
+    let _serial = serial();
+    let dir = test_dir("pool-register-burst");
+    let pool = start_pool(dir.path(), 1, 1);
+    pool.homes[0].add_user("bob", "bob-pw");
+    let fe = pool.fronts[0].addr("udp");
+    let mut bob = UdpDevice::udp([127, 0, 0, 1].into(), fe, "bob", "bob-pw");
+    let n = 12;
+    let (statuses, query) = bob.register_burst(DOMAIN, n);
+    assert_eq!(statuses, vec![200; n]);
+    assert_eq!(query.status.as_u16(), 200);
+    let mut lines: Vec<usize> = query
+        .headers
+        .get_all(&herald_sip::HeaderName::Contact)
+        .filter_map(|c| c.split(";line=").nth(1)?.split('>').next()?.parse().ok())
+        .collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        (1..=n).collect::<Vec<_>>(),
+        "bindings after the burst"
+    );
+}
+
 const BUSY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:bob@example.com">
  <tuple id="t1"><status><basic>open</basic></status></tuple>

@@ -80,6 +80,7 @@ pub async fn run_homeserver(
     home_cfg.home_id = cfg.node.id.clone();
     home_cfg.presence_by_ownership = true;
     home_cfg.edge_is_remote = true;
+    home_cfg.store_is_remote = true;
     let lease = Lease::new();
     home_cfg.lease = Some(lease.clone());
     let edges = Edges::new(members.clone());

@@ -9,7 +9,7 @@ use tracing::Instrument;
 use super::{now_secs, At, Core};
 use crate::{
     auth::Verdict,
-    registrar, reply,
+    reply,
     store::{Aor, User},
 };
 
@@ -142,7 +142,12 @@ impl Core {
 
     /// Authenticates a request and checks that its From is the authenticated user. On
     /// `None` the request has been answered.
-    async fn authenticate(&mut self, at: &At, req: &Request, flow: &FlowRef) -> Option<User> {
+    pub(super) async fn authenticate(
+        &mut self,
+        at: &At,
+        req: &Request,
+        flow: &FlowRef,
+    ) -> Option<User> {
         let cfg = self.cfg.clone();
         let source = crate::flow::source_ip(flow);
         let verdict = self
@@ -192,51 +197,5 @@ impl Core {
         self.cfg
             .is_local(aor.domain())
             .then(|| Aor::new(aor.user(), &self.cfg.domain))
-    }
-
-    async fn on_register(&mut self, at: At, req: Request, flow: FlowRef) {
-        let cfg = self.cfg.clone();
-        let to_uri_ok = matches!(req.headers.to().map(|t| t.uri), Ok(Uri::Sip(_)));
-        if !to_uri_ok {
-            let r = reply::with_reason(&req, StatusCode::BAD_REQUEST, "To must be a SIP AOR", &cfg);
-            return self.reply(&at, r).await;
-        }
-        let Some(user) = self.authenticate(&at, &req, &flow).await else {
-            return;
-        };
-        let now = now_secs();
-        let result = async {
-            let existing = self.store.bindings(&user.aor, now).await?;
-            let applied = registrar::apply(&req, &user.aor, &existing, &flow, now, &cfg);
-            let set = match applied {
-                Ok(Some(set)) => {
-                    self.store.replace_bindings(&user.aor, &set).await?;
-                    set
-                }
-                Ok(None) => existing,
-                Err(r) => return Ok(Err(r)),
-            };
-            Ok::<_, crate::store::StoreError>(Ok(set))
-        }
-        .await;
-        match result {
-            Ok(Ok(set)) => {
-                tracing::info!(aor = %user.aor, contacts = set.len(), "registered");
-                metrics::counter!("herald_registrations_total").increment(1);
-                let r = registrar::ok(&req, &set, now, &cfg);
-                self.reply(&at, r).await;
-                // Automatic presence: registering or signing out changes what watchers see.
-                self.presentity_changed(&user.aor);
-                if !set.is_empty() {
-                    self.start_delivery(user.aor).await;
-                }
-            }
-            Ok(Err(r)) => self.reply(&at, r).await,
-            Err(e) => {
-                tracing::error!(error = %e, "store failure in the registrar");
-                let r = reply::unavailable(&req, &cfg);
-                self.reply(&at, r).await;
-            }
-        }
     }
 }

@@ -14,6 +14,7 @@ mod presence;
 mod presence_body;
 mod presence_store;
 mod proxy;
+mod register;
 mod subscribe;
 
 use std::{
@@ -195,6 +196,10 @@ struct Core {
     watch: presence::Watch,
     /// A pool's home server: where it stands with its membership lease.
     fence: ownership::Fence,
+    /// REGISTERs being written through to a networked store.
+    registering: register::Registering,
+    /// Where their results come back (taken by `run`).
+    registered: Option<mpsc::UnboundedReceiver<register::Done>>,
 }
 
 impl Core {
@@ -204,7 +209,10 @@ impl Core {
         outbox: outbox::Outbox,
         bans: crate::bans::BanList,
     ) -> Core {
+        let (registering, registered) = register::Registering::new();
         Core {
+            registering,
+            registered: Some(registered),
             auth: Authenticator::new(&cfg, bans),
             cfg: Arc::new(cfg),
             store,
@@ -230,6 +238,10 @@ impl Core {
     ) {
         // Sends that failed after the engine went on (a pool's queued sends).
         let mut failures = failures.unwrap_or_else(|| mpsc::unbounded_channel().1);
+        let mut registered = self
+            .registered
+            .take()
+            .unwrap_or_else(|| mpsc::unbounded_channel().1);
         let mut sweep = tokio::time::interval(Duration::from_secs(1));
         self.restore_presence().await;
         loop {
@@ -239,6 +251,7 @@ impl Core {
                 biased;
                 Some(i) = responses.recv() => self.on_inbound(i, false).await,
                 Some(tx) = failures.recv() => self.send_failed(tx),
+                Some(done) = registered.recv() => self.register_done(done).await,
                 cmd = rx.recv() => match cmd {
                     Some(Command::Request(i)) => self.on_inbound(i, true).await,
                     Some(Command::DocumentsChanged(aor)) => self.documents_changed(&aor).await,

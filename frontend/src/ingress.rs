@@ -14,12 +14,19 @@ use bytes::Bytes;
 use herald_proto::v1::{home_server::Home, FlowRef, Inbound};
 use herald_sip::{error_response, HeaderName, Message, ParseError, Response, StatusCode};
 
-use crate::budget::{Admit, SourceBudget};
+use crate::{
+    budget::{Admit, SourceBudget},
+    throttle::Throttle,
+};
 
 /// The front end's hand-off to home servers.
 pub struct Ingress {
     home: Arc<dyn Home>,
     budget: Mutex<SourceBudget>,
+    /// Log lines for refusals by the home server (they come in floods when it is over
+    /// its capacity; `herald_refused_total` counts them all).
+    refused_requests: Throttle,
+    refused_responses: Throttle,
 }
 
 /// Counts a refusal in the `herald_refused_total` metric under `reason`.
@@ -32,6 +39,8 @@ impl Ingress {
         Ingress {
             home,
             budget: Mutex::new(budget),
+            refused_requests: Throttle::default(),
+            refused_responses: Throttle::default(),
         }
     }
 
@@ -81,7 +90,9 @@ impl Ingress {
             Message::Request(req) => {
                 let r = self.home.handle_request(tonic::Request::new(inbound)).await;
                 let status = r.err()?;
-                tracing::warn!(remote = %flow.remote, %status, "home server refused a request");
+                if let Some(held_back) = self.refused_requests.allow() {
+                    tracing::warn!(remote = %flow.remote, %status, held_back, "home server refused a request (one line per second; held_back: refusals since the last line)");
+                }
                 refused("overloaded");
                 if req.method == herald_sip::Method::Ack {
                     return None;
@@ -96,7 +107,9 @@ impl Ingress {
                     .handle_response(tonic::Request::new(inbound))
                     .await
                 {
-                    tracing::warn!(remote = %flow.remote, %status, "home server refused a response");
+                    if let Some(held_back) = self.refused_responses.allow() {
+                        tracing::warn!(remote = %flow.remote, %status, held_back, "home server refused a response (one line per second; held_back: refusals since the last line)");
+                    }
                 }
                 None
             }

@@ -11,6 +11,7 @@ mod flows;
 mod ingress;
 pub mod route;
 mod stream;
+mod throttle;
 mod tls;
 mod udp;
 mod ws;

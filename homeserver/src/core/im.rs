@@ -8,7 +8,7 @@ use herald_sip::{HeaderName, Request, StatusCode, Uri};
 use super::{fork::Origin, now_ms, now_secs, At, Core};
 use crate::{
     reply,
-    store::{Aor, ArchiveEntry, Outcome, StoredMessage, User},
+    store::{Aor, ArchiveEntry, Binding, Outcome, StoreResult, StoredMessage, User},
 };
 
 impl Core {
@@ -30,11 +30,8 @@ impl Core {
                 .map(|u| u.filter(|u| !u.disabled)),
             None => Ok(None),
         };
-        let (recipient, bindings) = match known {
-            Ok(Some(u)) => match self.store.bindings(&u.aor, now_secs()).await {
-                Ok(b) => (u.aor, b),
-                Err(e) => return self.store_failed(&at, &req, &e).await,
-            },
+        let recipient = match known {
+            Ok(Some(u)) => u.aor,
             Ok(None) => {
                 self.archive_message(&req, sender.as_ref(), Outcome::Refused(404))
                     .await;
@@ -42,6 +39,29 @@ impl Core {
                     .reply(&at, reply::to(&req, StatusCode::NOT_FOUND, &cfg))
                     .await;
             }
+            Err(e) => return self.store_failed(&at, &req, &e).await,
+        };
+        if cfg.store_is_remote {
+            // The pool: the devices are looked up by a task of their own (`recipient.rs`).
+            return self.look_up_devices(recipient, at, req, sender);
+        }
+        let bindings = self.store.bindings(&recipient, now_secs()).await;
+        self.message_to(at, req, sender, recipient, bindings).await;
+    }
+
+    /// A MESSAGE whose recipient's devices are known (or could not be read): forked to
+    /// them, or stored.
+    pub(super) async fn message_to(
+        &mut self,
+        at: At,
+        req: Request,
+        sender: Option<Aor>,
+        recipient: Aor,
+        bindings: StoreResult<Vec<Binding>>,
+    ) {
+        let cfg = self.cfg.clone();
+        let bindings = match bindings {
+            Ok(b) => b,
             Err(e) => return self.store_failed(&at, &req, &e).await,
         };
         let At::Tx(stx) = at else {

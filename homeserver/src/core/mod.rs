@@ -8,12 +8,14 @@ mod dispatch;
 mod fork;
 mod forward;
 mod im;
+mod lanes;
 mod outbox;
 mod ownership;
 mod presence;
 mod presence_body;
 mod presence_store;
 mod proxy;
+mod recipient;
 mod register;
 mod subscribe;
 
@@ -196,10 +198,14 @@ struct Core {
     watch: presence::Watch,
     /// A pool's home server: where it stands with its membership lease.
     fence: ownership::Fence,
-    /// REGISTERs being written through to a networked store.
-    registering: register::Registering,
-    /// Where their results come back (taken by `run`).
-    registered: Option<mpsc::UnboundedReceiver<register::Done>>,
+    /// REGISTERs being written through to a networked store, per AOR.
+    registering: lanes::Lanes<register::Waiting>,
+    /// MESSAGEs whose recipient's devices are being looked up there, per recipient.
+    looking_up: lanes::Lanes<recipient::Waiting>,
+    /// Where the tasks doing that send their results, and where the engine takes them
+    /// (taken by `run`).
+    settled: mpsc::UnboundedSender<lanes::Settled>,
+    settled_rx: Option<mpsc::UnboundedReceiver<lanes::Settled>>,
 }
 
 impl Core {
@@ -209,10 +215,12 @@ impl Core {
         outbox: outbox::Outbox,
         bans: crate::bans::BanList,
     ) -> Core {
-        let (registering, registered) = register::Registering::new();
+        let (settled, settled_rx) = lanes::channel();
         Core {
-            registering,
-            registered: Some(registered),
+            registering: lanes::Lanes::default(),
+            looking_up: lanes::Lanes::default(),
+            settled,
+            settled_rx: Some(settled_rx),
             auth: Authenticator::new(&cfg, bans),
             cfg: Arc::new(cfg),
             store,
@@ -238,8 +246,8 @@ impl Core {
     ) {
         // Sends that failed after the engine went on (a pool's queued sends).
         let mut failures = failures.unwrap_or_else(|| mpsc::unbounded_channel().1);
-        let mut registered = self
-            .registered
+        let mut settled = self
+            .settled_rx
             .take()
             .unwrap_or_else(|| mpsc::unbounded_channel().1);
         let mut sweep = tokio::time::interval(Duration::from_secs(1));
@@ -251,7 +259,7 @@ impl Core {
                 biased;
                 Some(i) = responses.recv() => self.on_inbound(i, false).await,
                 Some(tx) = failures.recv() => self.send_failed(tx),
-                Some(done) = registered.recv() => self.register_done(done).await,
+                Some(s) = settled.recv() => self.on_settled(s).await,
                 cmd = rx.recv() => match cmd {
                     Some(Command::Request(i)) => self.on_inbound(i, true).await,
                     Some(Command::DocumentsChanged(aor)) => self.documents_changed(&aor).await,
@@ -313,6 +321,13 @@ impl Core {
             }
             Ok(Message::Response(resp)) if !is_request => self.txl.handle_response(resp, now),
             Ok(_) => tracing::warn!("front end sent a request as a response or the reverse"),
+        }
+    }
+
+    async fn on_settled(&mut self, s: lanes::Settled) {
+        match s {
+            lanes::Settled::Registered(done) => self.register_done(done).await,
+            lanes::Settled::Looked(looked) => self.looked_up(looked).await,
         }
     }
 

@@ -1,19 +1,15 @@
 //! REGISTER (RFC 3261 §10.3). In the embedded edition bindings live in memory (the store
 //! writes them behind), so the registrar runs inline. In the pool they are written through
 //! to Redis before the 200 (another home server must find them if this one dies a moment
-//! later); there the engine does not wait for those round trips: the read-apply-write runs
-//! as a task of its own, one at a time per AOR (later REGISTERs of that AOR wait behind
-//! it, in order), and the answer goes out when the engine hears back. One user's round
+//! later); there the read-apply-write runs as a task of its own, one at a time per AOR
+//! (`lanes.rs`), and the answer goes out when the engine hears back. One user's round
 //! trips never hold everyone else's requests, and concurrent writes share the store's
 //! connection (Redis pipelines them).
 
-use std::collections::{HashMap, VecDeque};
-
 use herald_proto::v1::FlowRef;
 use herald_sip::{Request, Response, StatusCode, Uri};
-use tokio::sync::mpsc;
 
-use super::{now_secs, At, Core};
+use super::{lanes::Settled, now_secs, At, Core};
 use crate::{
     config::HomeConfig,
     registrar, reply,
@@ -24,8 +20,8 @@ use crate::{
 /// request; `Err` when the store failed.
 type Outcome = Result<Result<Vec<Binding>, Response>, StoreError>;
 
-/// A REGISTER waiting for the one before it (same AOR) to be written.
-struct Waiting {
+/// A REGISTER whose bindings are to be read, applied and written.
+pub(super) struct Waiting {
     at: At,
     req: Request,
     flow: FlowRef,
@@ -38,25 +34,6 @@ pub(super) struct Done {
     req: Request,
     now: u64,
     outcome: Outcome,
-}
-
-/// The REGISTERs being written through, per AOR, and the way results come back.
-pub(super) struct Registering {
-    in_flight: HashMap<Aor, VecDeque<Waiting>>,
-    done: mpsc::UnboundedSender<Done>,
-}
-
-impl Registering {
-    pub(super) fn new() -> (Registering, mpsc::UnboundedReceiver<Done>) {
-        let (done, rx) = mpsc::unbounded_channel();
-        (
-            Registering {
-                in_flight: HashMap::new(),
-                done,
-            },
-            rx,
-        )
-    }
 }
 
 /// Reads `aor`'s bindings, applies the REGISTER, writes the result if it changed anything.
@@ -96,14 +73,9 @@ impl Core {
                 apply_and_write(self.store.as_ref(), &req, &user.aor, &flow, now, &cfg).await;
             return self.registered(&user.aor, &at, &req, now, outcome).await;
         }
-        match self.registering.in_flight.get_mut(&user.aor) {
-            Some(queue) => queue.push_back(Waiting { at, req, flow }),
-            None => {
-                self.registering
-                    .in_flight
-                    .insert(user.aor.clone(), VecDeque::new());
-                self.write_through(user.aor, Waiting { at, req, flow });
-            }
+        let waiting = Waiting { at, req, flow };
+        if let Some(w) = self.registering.enter(&user.aor, waiting) {
+            self.write_through(user.aor, w);
         }
     }
 
@@ -111,17 +83,17 @@ impl Core {
     fn write_through(&self, aor: Aor, w: Waiting) {
         let store = self.store.clone();
         let cfg = self.cfg.clone();
-        let done = self.registering.done.clone();
+        let back = self.settled.clone();
         tokio::spawn(async move {
             let now = now_secs();
             let outcome = apply_and_write(store.as_ref(), &w.req, &aor, &w.flow, now, &cfg).await;
-            let _ = done.send(Done {
+            let _ = back.send(Settled::Registered(Done {
                 aor,
                 at: w.at,
                 req: w.req,
                 now,
                 outcome,
-            });
+            }));
         });
     }
 
@@ -129,16 +101,8 @@ impl Core {
     pub(super) async fn register_done(&mut self, d: Done) {
         self.registered(&d.aor, &d.at, &d.req, d.now, d.outcome)
             .await;
-        let next = self
-            .registering
-            .in_flight
-            .get_mut(&d.aor)
-            .and_then(VecDeque::pop_front);
-        match next {
-            Some(w) => self.write_through(d.aor, w),
-            None => {
-                self.registering.in_flight.remove(&d.aor);
-            }
+        if let Some(w) = self.registering.next(&d.aor) {
+            self.write_through(d.aor, w);
         }
     }
 

@@ -275,30 +275,7 @@ impl<P: Clone> TransactionLayer<P> {
 
     /// The TU answers the request of server transaction `tx`.
     pub fn respond(&mut self, tx: TxId, resp: Response, now: Instant) -> Result<(), TxError> {
-        let status = resp.status;
-        let bytes = resp.to_bytes();
-        let mut result = Ok(());
-        let found = self.drive(tx.0, now, |m, _, ctx| {
-            let (next, err) = match m? {
-                Machine::ServerInvite(s) => match s.on_tu_response(status, bytes, ctx) {
-                    Ok(s) => (Machine::ServerInvite(s), None),
-                    Err((s, e)) => (Machine::ServerInvite(s), Some(e)),
-                },
-                Machine::ServerNonInvite(s) => match s.on_tu_response(status, bytes, ctx) {
-                    Ok(s) => (Machine::ServerNonInvite(s), None),
-                    Err((s, e)) => (Machine::ServerNonInvite(s), Some(e)),
-                },
-                client => (client, Some(TxError::Unknown)),
-            };
-            if let Some(e) = err {
-                result = Err(e);
-            }
-            Some(next)
-        });
-        if !found {
-            return Err(TxError::Unknown);
-        }
-        result
+        self.answer(tx, resp, now, false)
     }
 
     /// Answers the request of non-INVITE server transaction `tx` with a final response
@@ -312,30 +289,41 @@ impl<P: Clone> TransactionLayer<P> {
         resp: Response,
         now: Instant,
     ) -> Result<(), TxError> {
-        let is_non_invite = matches!(
-            self.txs.get(&tx.0).and_then(|e| e.machine.as_ref()),
-            Some(Machine::ServerNonInvite(_))
-        );
-        if !is_non_invite {
-            return self.respond(tx, resp, now);
-        }
+        self.answer(tx, resp, now, true)
+    }
+
+    fn answer(
+        &mut self,
+        tx: TxId,
+        resp: Response,
+        now: Instant,
+        stateless: bool,
+    ) -> Result<(), TxError> {
         let status = resp.status;
         let bytes = resp.to_bytes();
         let mut result = Ok(());
-        self.drive(tx.0, now, |m, _, ctx| {
-            Some(match m? {
+        let found = self.drive(tx.0, now, |m, _, ctx| {
+            let (next, err) = match m? {
+                Machine::ServerInvite(s) => match s.on_tu_response(status, bytes, ctx) {
+                    Ok(s) => (Machine::ServerInvite(s), None),
+                    Err((s, e)) => (Machine::ServerInvite(s), Some(e)),
+                },
                 Machine::ServerNonInvite(s) => {
-                    match s.on_tu_response_stateless(status, bytes, ctx) {
-                        Ok(s) => Machine::ServerNonInvite(s),
-                        Err((s, e)) => {
-                            result = Err(e);
-                            Machine::ServerNonInvite(s)
-                        }
+                    match s.on_tu_response(status, bytes, stateless, ctx) {
+                        Ok(s) => (Machine::ServerNonInvite(s), None),
+                        Err((s, e)) => (Machine::ServerNonInvite(s), Some(e)),
                     }
                 }
-                other => other,
-            })
+                client => (client, Some(TxError::Unknown)),
+            };
+            if let Some(e) = err {
+                result = Err(e);
+            }
+            Some(next)
         });
+        if !found {
+            return Err(TxError::Unknown);
+        }
         result
     }
 

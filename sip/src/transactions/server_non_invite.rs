@@ -32,11 +32,14 @@ impl ServerNonInvite {
     }
 
     /// The TU's response. §17.2.2: 1xx keeps Proceeding; a final response completes and
-    /// starts J (0 on reliable transports).
+    /// starts J (0 on reliable transports) — or, `stateless` (§8.2.7, for answers that are
+    /// safe to repeat, such as a challenge), ends the transaction at once, so that a
+    /// retransmitted request is a new request and is answered again.
     pub fn on_tu_response<P: Clone>(
         self,
         status: StatusCode,
         bytes: Bytes,
+        stateless: bool,
         ctx: &mut Ctx<'_, P>,
     ) -> Result<Self, (Self, TxError)> {
         match self {
@@ -45,32 +48,12 @@ impl ServerNonInvite {
                 if status.is_provisional() {
                     return Ok(ServerNonInvite::Proceeding { last: bytes });
                 }
+                if stateless {
+                    ctx.terminated();
+                    return Ok(ServerNonInvite::Terminated);
+                }
                 ctx.start_default(Timer::J);
                 Ok(ServerNonInvite::Completed { last: bytes })
-            }
-            done => Err((done, TxError::AlreadyAnswered)),
-        }
-    }
-
-    /// A final response sent without keeping state (§8.2.7, stateless UAS): the
-    /// transaction ends at once, so a retransmitted request is a new request and is
-    /// answered again. Only for answers that are safe to repeat, such as a challenge.
-    pub fn on_tu_response_stateless<P: Clone>(
-        self,
-        status: StatusCode,
-        bytes: Bytes,
-        ctx: &mut Ctx<'_, P>,
-    ) -> Result<Self, (Self, TxError)> {
-        match self {
-            ServerNonInvite::Trying | ServerNonInvite::Proceeding { .. }
-                if !status.is_provisional() =>
-            {
-                ctx.send(bytes);
-                ctx.terminated();
-                Ok(ServerNonInvite::Terminated)
-            }
-            ServerNonInvite::Trying | ServerNonInvite::Proceeding { .. } => {
-                self.on_tu_response(status, bytes, ctx)
             }
             done => Err((done, TxError::AlreadyAnswered)),
         }

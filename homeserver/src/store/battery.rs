@@ -174,6 +174,42 @@ pub async fn batches(s: &dyn Store) {
         "in order, then expired"
     );
     assert_eq!(s.archived(&aor, 10).await.unwrap(), vec![entry]);
+
+    // A batch larger than one statement's worth of rows: every entry keeps its own
+    // recipients (the link from recipient to entry is by id).
+    let many: Vec<BatchWrite> = (0..1_201)
+        .map(|i| {
+            BatchWrite::Archive(ArchiveEntry {
+                sender: "many@example.com".into(),
+                recipients: vec![format!("r{}@example.com", i % 13), format!("x{i}@example.com")],
+                at_ms: 1_000 + i,
+                call_id: format!("m{i}"),
+                content_type: "text/plain".into(),
+                body: format!("body {i}").into_bytes(),
+                outcome: Outcome::Delivered(200),
+            })
+        })
+        .collect();
+    s.write_batch(&many).await.unwrap();
+    for i in [0u64, 1, 499, 500, 501, 999, 1_000, 1_200] {
+        let x = Aor::parse(&format!("x{i}@example.com")).unwrap();
+        let got = s.archived(&x, 10).await.unwrap();
+        assert_eq!(got.len(), 1, "x{i} received one message");
+        assert_eq!(got[0].call_id, format!("m{i}"));
+        assert_eq!(got[0].body, format!("body {i}").into_bytes());
+    }
+    let r5 = Aor::parse("r5@example.com").unwrap();
+    let mut got: Vec<String> = s
+        .archived(&r5, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.call_id)
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = (0..1_201).filter(|i| i % 13 == 5).map(|i| format!("m{i}")).collect();
+    want.sort();
+    assert_eq!(got, want);
 }
 
 pub async fn archive(s: &dyn Store) {

@@ -150,28 +150,55 @@ async fn insert_message(tx: &mut Tx<'_>, m: &StoredMessage) -> StoreResult<i64> 
 }
 
 pub(super) async fn archive_in(tx: &mut Tx<'_>, e: &ArchiveEntry) -> StoreResult<()> {
-    let id = sqlx::query(
-        "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, outcome)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&e.sender)
-    .bind(e.recipients.join(","))
-    .bind(i64_of(e.at_ms))
-    .bind(&e.call_id)
-    .bind(&e.content_type)
-    .bind(&e.body)
-    .bind(e.outcome.to_db())
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?
-    .last_insert_rowid();
-    for r in &e.recipients {
-        sqlx::query("INSERT INTO archive_recipients (archive_id, recipient) VALUES (?, ?)")
-            .bind(id)
-            .bind(r)
-            .execute(&mut **tx)
+    archive_many(tx, &[e]).await
+}
+
+/// Archives entries with two statements per 500 (the rows, then their recipients),
+/// however many there are: a busy server archives thousands of messages a second, and
+/// each statement is a round trip to SQLite's thread.
+pub(super) async fn archive_many(tx: &mut Tx<'_>, entries: &[&ArchiveEntry]) -> StoreResult<()> {
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        let mut ins = sqlx::QueryBuilder::new(
+            "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, outcome) ",
+        );
+        ins.push_values(chunk, |mut row, e| {
+            row.push_bind(&e.sender)
+                .push_bind(e.recipients.join(","))
+                .push_bind(i64_of(e.at_ms))
+                .push_bind(&e.call_id)
+                .push_bind(&e.content_type)
+                .push_bind(&e.body)
+                .push_bind(e.outcome.to_db());
+        });
+        ins.push(" RETURNING id");
+        let mut ids: Vec<i64> = ins
+            .build_query_scalar()
+            .fetch_all(&mut **tx)
             .await
             .map_err(backend)?;
+        // RETURNING gives no order, but AUTOINCREMENT ids grow with every row inserted,
+        // in the order of the VALUES: the i-th smallest id is the i-th entry's.
+        ids.sort_unstable();
+        if ids.len() != chunk.len() {
+            return Err(backend(format!(
+                "archive insert returned {} ids for {} entries",
+                ids.len(),
+                chunk.len()
+            )));
+        }
+        let links: Vec<(i64, &String)> = ids
+            .iter()
+            .zip(chunk)
+            .flat_map(|(id, e)| e.recipients.iter().map(move |r| (*id, r)))
+            .collect();
+        for part in links.chunks(ROWS_PER_STATEMENT) {
+            let mut ins =
+                sqlx::QueryBuilder::new("INSERT INTO archive_recipients (archive_id, recipient) ");
+            ins.push_values(part, |mut row, (id, r)| {
+                row.push_bind(*id).push_bind(*r);
+            });
+            ins.build().execute(&mut **tx).await.map_err(backend)?;
+        }
     }
     Ok(())
 }
@@ -199,16 +226,23 @@ impl BatchWriter for SqliteStore {
         let sets: Vec<(&Aor, &[Binding])> = last.into_iter().collect();
         let mut tx = self.pool().begin().await.map_err(backend)?;
         replace_many(&mut tx, &sets).await?;
+        let archived: Vec<&ArchiveEntry> = batch
+            .iter()
+            .filter_map(|w| match w {
+                BatchWrite::Archive(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        archive_many(&mut tx, &archived).await?;
         for w in batch {
             match w {
-                BatchWrite::Archive(e) => archive_in(&mut tx, e).await?,
                 BatchWrite::Publications(aor, p) => {
                     super::presence::replace_publications_in(&mut tx, aor, p).await?
                 }
                 BatchWrite::Subscription(key, s) => {
                     super::presence::put_subscription_in(&mut tx, key, s.as_ref()).await?
                 }
-                BatchWrite::Bindings(..) | BatchWrite::Expire(_) => {}
+                BatchWrite::Bindings(..) | BatchWrite::Expire(_) | BatchWrite::Archive(_) => {}
             }
         }
         if let Some(now) = expire {

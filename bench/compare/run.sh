@@ -24,7 +24,9 @@
 # Other options: --work register|message|presence|memory|all, --transports "u1 t1",
 # --users N, --start/--step/--max RATE, --secs S, --fanout N, --presentities P
 # --watchers M, --settle S (wait for transactions to end before reading memory),
-# --max-p99 MS (a REGISTER/MESSAGE step also fails when its p99 is above MS).
+# --max-p99 MS (a REGISTER/MESSAGE step also fails when its p99 is above MS),
+# --herald-workers N (Herald's runtime worker threads, HERALD_WORKER_THREADS; default:
+# one per core. Kamailio's worker counts are set in kamailio.cfg.in).
 # Installs sip-tester and kamailio (with its presence and TLS modules) when missing
 # (apt-get, as root). Stops everything it started. Exits 1 when a server passed no step.
 set -euo pipefail
@@ -33,7 +35,7 @@ ROOT=$PWD
 
 WORK=all TRANSPORTS="u1 t1" USERS=5000 START=2000 STEP=2000 MAX=40000 SECS=5 ROUNDS=1
 PIN="" SMOKE=0 POOL=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,20,50 PRESENTITIES=1000 WATCHERS=4
-PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000 MAX_P99=()
+PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000 MAX_P99=() WORKERS=""
 while (($#)); do
   case "$1" in
     --work) WORK=$2; shift ;;
@@ -49,10 +51,11 @@ while (($#)); do
     --watchers) WATCHERS=$2; shift ;;
     --settle) SETTLE=$2; shift ;;
     --max-p99) MAX_P99=(--max-p99 "$2"); shift ;;
+    --herald-workers) WORKERS=$2; shift ;;
     --pool) POOL=1 ;;
     --pin) PIN=1 ;;
     --smoke) SMOKE=1 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -148,6 +151,7 @@ export HERALD_RATE_PER_SOURCE=0 HERALD_MAX_CONNECTIONS_PER_IP=20000
 # Presence as Kamailio's: every change notified at once (no coalescing interval), any
 # number of subscriptions per watcher.
 export HERALD_NOTIFY_MIN_INTERVAL_MS=0 HERALD_MAX_SUBSCRIPTIONS_PER_USER=0
+if [ -n "$WORKERS" ]; then export HERALD_WORKER_THREADS=$WORKERS; fi
 "$BIN" user import "$WORKDIR/users.csv" >/dev/null
 # Each start begins from the users only (Kamailio's in-memory usrloc starts empty too).
 cp -a "$WORKDIR/herald" "$WORKDIR/herald-users"
@@ -191,7 +195,7 @@ stop() {
 }
 
 EDITION=$( ((POOL)) && echo "pool: 1 front end + 1 home server, Redis, PostgreSQL; Kamailio's location in PostgreSQL" || echo embedded)
-echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') ($EDITION) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
+echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') ($EDITION, ${WORKERS:-one per core} worker threads) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
 echo "# $USERS users, rates $START, +$STEP … $MAX per ${SECS}s step, $ROUNDS round(s), $([ -n "$PIN" ] && echo 'pinned: servers on core 1, sipp on core 0' || echo unpinned)"$( ((${#MAX_P99[@]})) && echo "; a step passes only with p99 ≤ ${MAX_P99[1]} ms" || true)
 
 # sipp SERVER WORK TRANSPORT OUT [ARGS…]: bench/sipp/run.sh against a fresh server.

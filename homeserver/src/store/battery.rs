@@ -181,7 +181,10 @@ pub async fn batches(s: &dyn Store) {
         .map(|i| {
             BatchWrite::Archive(ArchiveEntry {
                 sender: "many@example.com".into(),
-                recipients: vec![format!("r{}@example.com", i % 13), format!("x{i}@example.com")],
+                recipients: vec![
+                    format!("r{}@example.com", i % 13),
+                    format!("x{i}@example.com"),
+                ],
                 at_ms: 1_000 + i,
                 call_id: format!("m{i}"),
                 content_type: "text/plain".into(),
@@ -207,7 +210,10 @@ pub async fn batches(s: &dyn Store) {
         .map(|e| e.call_id)
         .collect();
     got.sort();
-    let mut want: Vec<String> = (0..1_201).filter(|i| i % 13 == 5).map(|i| format!("m{i}")).collect();
+    let mut want: Vec<String> = (0..1_201)
+        .filter(|i| i % 13 == 5)
+        .map(|i| format!("m{i}"))
+        .collect();
     want.sort();
     assert_eq!(got, want);
 }

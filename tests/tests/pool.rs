@@ -519,6 +519,7 @@ fn pidf(marker: &str) -> String {
 struct Seen {
     cseq: u64,
     home: String,
+    branch: String,
     body: String,
 }
 
@@ -529,17 +530,21 @@ fn seen(n: &herald_sip::Request) -> Seen {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let home = n
+    let branch = n
         .headers
         .top_via()
         .ok()
         .and_then(|v| v.branch().map(str::to_owned))
-        .and_then(|b| b.strip_prefix("z9hG4bK-").map(str::to_owned))
-        .and_then(|b| b.split('-').next().map(str::to_owned))
         .unwrap_or_default();
+    let home = branch
+        .strip_prefix("z9hG4bK-")
+        .and_then(|b| b.split('-').next())
+        .unwrap_or_default()
+        .to_owned();
     Seen {
         cseq,
         home,
+        branch,
         body: String::from_utf8_lossy(&n.body).into_owned(),
     }
 }
@@ -569,7 +574,14 @@ fn a_frozen_home_server_never_notifies_from_stale_state_when_it_returns() {
         while std::time::Instant::now() < deadline {
             if let Some(n) = alice.next_request("NOTIFY", Duration::from_millis(200)) {
                 alice.answer(&n, 200);
-                log.push(seen(&n));
+                let s = seen(&n);
+                // A retransmission (its 200 was late or went astray while the ring
+                // changed) is answered again, as a UA's transaction layer would, but is
+                // not a new NOTIFY.
+                if log.iter().any(|l| l.branch == s.branch) {
+                    continue;
+                }
+                log.push(s);
                 if !until.is_empty() && log.last().unwrap().body.contains(until) {
                     return true;
                 }

@@ -294,6 +294,7 @@ impl Core {
         } else {
             herald_sip::Transport::Datagram
         };
+        let received_at_us = inbound.received_at_us;
         let msg = herald_sip::parse(inbound.raw, &self.limits, transport)
             .and_then(|m| m.validate().map(|()| m));
         let now = Instant::now();
@@ -301,6 +302,19 @@ impl Core {
         match msg {
             Err(e) => {
                 tracing::info!(error = %e, remote = %flow.remote, "unparsable message from the front end dropped")
+            }
+            Ok(Message::Request(req))
+                if is_request
+                    && matches!(
+                        req.method,
+                        herald_sip::Method::Subscribe | herald_sip::Method::Publish
+                    )
+                    && self.fence.predates_ownership(received_at_us) =>
+            {
+                metrics::counter!("herald_presence_fenced_requests_total").increment(1);
+                tracing::info!(method = %req.method.as_str(), remote = %flow.remote, "presence request received before this server regained ownership refused (503)");
+                let r = crate::reply::unavailable(&req, &self.cfg);
+                self.reply(&At::Stateless(flow), r).await;
             }
             Ok(Message::Request(mut req)) if is_request => {
                 if let Ok(source) = flow.remote.parse() {

@@ -32,6 +32,9 @@ impl Core {
                 let (subs, pubs) = self.release_unowned(owns.as_ref());
                 if let Some(lease) = &self.cfg.lease {
                     if lease.holds() {
+                        if self.fence.dropped {
+                            self.fence.regained_ms = super::now_ms();
+                        }
                         self.fence.lapses_seen = lease.lapses();
                         self.fence.dropped = false;
                     }
@@ -116,4 +119,36 @@ pub(super) struct Fence {
     pub dropped: bool,
     /// NOTIFY transactions in flight when the lease lapsed: never retransmitted.
     pub muted: std::collections::HashSet<herald_sip::transactions::TxId>,
+    /// Wall-clock milliseconds when ownership was given again after a lapse; 0: never.
+    pub regained_ms: u64,
+}
+
+impl Fence {
+    /// Whether a request the front end received at `received_at_us` (wall clock, µs)
+    /// came before ownership was given again after a lapse. Such a request was routed
+    /// while another server owned its presentity, or it waited in this server's socket
+    /// while it was stopped (the front end has answered it 503 by now): acting on it
+    /// would publish a state that is older than the other server's. Front ends' and home
+    /// servers' clocks must agree to well within the lease (seconds); NTP does.
+    pub fn predates_ownership(&self, received_at_us: u64) -> bool {
+        received_at_us / 1000 < self.regained_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fence;
+
+    #[test]
+    fn only_requests_received_before_ownership_came_back_predate_it() {
+        let mut f = Fence::default();
+        assert!(
+            !f.predates_ownership(1_000_000),
+            "never lapsed: nothing is fenced"
+        );
+        f.regained_ms = 5_000;
+        assert!(f.predates_ownership(4_999_999), "received 1 µs before");
+        assert!(!f.predates_ownership(5_000_000), "received at the moment");
+        assert!(!f.predates_ownership(7_000_000), "received after");
+    }
 }

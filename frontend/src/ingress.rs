@@ -86,9 +86,14 @@ impl Ingress {
             raw,
             received_at_us: now_us(),
         };
+        // The message goes along as it is parsed and checked, in the call's extensions:
+        // an in-process home server takes it from there instead of parsing the bytes
+        // again; over gRPC extensions do not travel.
+        let mut call = tonic::Request::new(inbound);
+        call.extensions_mut().insert(msg.clone());
         match msg {
             Message::Request(req) => {
-                let r = self.home.handle_request(tonic::Request::new(inbound)).await;
+                let r = self.home.handle_request(call).await;
                 let status = r.err()?;
                 if let Some(held_back) = self.refused_requests.allow() {
                     tracing::warn!(remote = %flow.remote, %status, held_back, "home server refused a request (one line per second; held_back: refusals since the last line)");
@@ -102,11 +107,7 @@ impl Ingress {
                 Some(resp.to_bytes())
             }
             Message::Response(_) => {
-                if let Err(status) = self
-                    .home
-                    .handle_response(tonic::Request::new(inbound))
-                    .await
-                {
+                if let Err(status) = self.home.handle_response(call).await {
                     if let Some(held_back) = self.refused_responses.allow() {
                         tracing::warn!(remote = %flow.remote, %status, held_back, "home server refused a response (one line per second; held_back: refusals since the last line)");
                     }

@@ -54,12 +54,24 @@ pub struct HomeServer {
     /// Responses have a queue of their own: they complete work already started (a NOTIFY
     /// fan-out brings back thousands at once) and must not crowd out, or be refused
     /// because of, new requests.
-    responses: mpsc::Sender<Inbound>,
+    responses: mpsc::Sender<Arrived>,
     bans: crate::bans::BanList,
 }
 
+/// A message from the front end, with the SIP message it already parsed and validated when
+/// the call was in-process (a `herald_sip::Message` in the tonic request's extensions;
+/// extensions do not travel over gRPC, so a pool's home server parses the bytes).
+struct Arrived(Inbound, Option<Message>);
+
+impl Arrived {
+    fn of(req: GrpcRequest<Inbound>) -> Arrived {
+        let (_, mut extensions, inbound) = req.into_parts();
+        Arrived(inbound, extensions.remove::<Message>())
+    }
+}
+
 enum Command {
-    Request(Inbound),
+    Request(Arrived),
     /// A user's XCAP documents (buddy list, presence rules) changed.
     DocumentsChanged(Aor),
     /// An operator's question (admin API).
@@ -140,14 +152,14 @@ impl Home for HomeServer {
         &self,
         req: GrpcRequest<Inbound>,
     ) -> Result<GrpcResponse<Accepted>, Status> {
-        self.enqueue(Command::Request(req.into_inner()))
+        self.enqueue(Command::Request(Arrived::of(req)))
     }
 
     async fn handle_response(
         &self,
         req: GrpcRequest<Inbound>,
     ) -> Result<GrpcResponse<Accepted>, Status> {
-        match self.responses.try_send(req.into_inner()) {
+        match self.responses.try_send(Arrived::of(req)) {
             Ok(()) => Ok(GrpcResponse::new(Accepted {})),
             Err(mpsc::error::TrySendError::Full(_)) => Err(Status::resource_exhausted(
                 "home server response queue full",
@@ -241,7 +253,7 @@ impl Core {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<Command>,
-        mut responses: mpsc::Receiver<Inbound>,
+        mut responses: mpsc::Receiver<Arrived>,
         failures: Option<mpsc::UnboundedReceiver<TxId>>,
     ) {
         // Sends that failed after the engine went on (a pool's queued sends).
@@ -284,7 +296,7 @@ impl Core {
         tracing::info!("home server engine stopped");
     }
 
-    async fn on_inbound(&mut self, inbound: Inbound, is_request: bool) {
+    async fn on_inbound(&mut self, Arrived(inbound, parsed): Arrived, is_request: bool) {
         let Some(flow) = inbound.flow else {
             tracing::warn!("inbound message without a flow dropped");
             return;
@@ -295,8 +307,11 @@ impl Core {
             herald_sip::Transport::Datagram
         };
         let received_at_us = inbound.received_at_us;
-        let msg = herald_sip::parse(inbound.raw, &self.limits, transport)
-            .and_then(|m| m.validate().map(|()| m));
+        let msg = match parsed {
+            Some(m) => Ok(m),
+            None => herald_sip::parse(inbound.raw, &self.limits, transport)
+                .and_then(|m| m.validate().map(|()| m)),
+        };
         let now = Instant::now();
         self.inbound_flow = Some(flow.clone());
         match msg {

@@ -23,8 +23,9 @@
 #                                        # location table in PostgreSQL (db_mode 3)
 # Other options: --work register|message|presence|memory|all, --transports "u1 t1",
 # --users N, --start/--step/--max RATE, --secs S, --fanout N, --presentities P
-# --watchers M, --settle S (wait for transactions to end before reading memory),
-# --max-p99 MS (a REGISTER/MESSAGE step also fails when its p99 is above MS),
+# --watchers M, --fanout-rates R1,R2,.. and --publish-rates R1,.. (PUBLISH/s steps of the
+# one-presentity and the many-presentities work), --settle S (wait for transactions to
+# end before reading memory), --max-p99 MS (a REGISTER/MESSAGE step also fails when its p99 is above MS),
 # --herald-workers N (Herald's runtime worker threads, HERALD_WORKER_THREADS; default:
 # one per core. Kamailio's worker counts are set in kamailio.cfg.in).
 # Installs sip-tester and kamailio (with its presence and TLS modules) when missing
@@ -34,7 +35,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 WORK=all TRANSPORTS="u1 t1" USERS=5000 START=2000 STEP=2000 MAX=40000 SECS=5 ROUNDS=1
-PIN="" SMOKE=0 POOL=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,20,50 PRESENTITIES=1000 WATCHERS=4
+PIN="" SMOKE=0 POOL=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,15,20,30,40,50 PRESENTITIES=1000 WATCHERS=4
 PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000 MAX_P99=() WORKERS=""
 while (($#)); do
   case "$1" in
@@ -49,13 +50,15 @@ while (($#)); do
     --fanout) FANOUT=$2; shift ;;
     --presentities) PRESENTITIES=$2; shift ;;
     --watchers) WATCHERS=$2; shift ;;
+    --fanout-rates) FANOUT_RATES=$2; shift ;;
+    --publish-rates) PRATES=$2; shift ;;
     --settle) SETTLE=$2; shift ;;
     --max-p99) MAX_P99=(--max-p99 "$2"); shift ;;
     --herald-workers) WORKERS=$2; shift ;;
     --pool) POOL=1 ;;
     --pin) PIN=1 ;;
     --smoke) SMOKE=1 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift

@@ -13,12 +13,13 @@
 #   bench/presence/run.sh                                 # defaults
 #   bench/presence/run.sh --fanout 10000 --fanout-rates 1,2,5,10,20
 #   bench/presence/run.sh --smoke                         # seconds, tiny: does it run?
+#   bench/presence/run.sh --herald-bin /tmp/herald-before # measure that build (A/B runs)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 FANOUT=2000 FANOUT_RATES=1,2,5,10,20,50 PRESENTITIES=1000 WATCHERS=5 RATES=50,100,200,500,1000
-SECS=5 PIN=0 SETTLE=35
+SECS=5 PIN=0 SETTLE=35 HERALD_BIN=""
 while (($#)); do
   case "$1" in
     --fanout) FANOUT=$2; shift ;;
@@ -29,8 +30,9 @@ while (($#)); do
     --secs) SECS=$2; shift ;;
     --pin) PIN=1 ;;
     --settle) SETTLE=$2; shift ;;
+    --herald-bin) HERALD_BIN=$2; shift ;;
     --smoke) FANOUT=20 FANOUT_RATES=1,2 PRESENTITIES=5 WATCHERS=2 RATES=5 SECS=1 SETTLE=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -54,6 +56,10 @@ else
   cargo build --release --quiet -p herald -p herald-bench-presence
   BIN=$ROOT/target/release/herald
   LOAD=$ROOT/target/release/presence-load
+fi
+if [ -n "$HERALD_BIN" ]; then
+  [ -x "$HERALD_BIN" ] || { echo "--herald-bin $HERALD_BIN: not an executable file" >&2; exit 66; }
+  BIN=$HERALD_BIN
 fi
 FREE_PORT=$PWD/bench/free_port.py
 free_port() { python3 "$FREE_PORT"; }

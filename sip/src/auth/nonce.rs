@@ -13,8 +13,10 @@ use subtle::ConstantTimeEq;
 const MAX_FUTURE_SKEW_SECS: u64 = 30;
 
 /// The secret that signs nonces; every front end/home server of a pool shares it.
+/// Held as HMAC state with the key already absorbed (its inner and outer pads, two
+/// SHA-256 blocks), so each nonce costs the blocks of its own text only.
 #[derive(Clone)]
-pub struct NonceKey([u8; 32]);
+pub struct NonceKey(Hmac<Sha256>);
 
 /// What a nonce turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +30,8 @@ pub enum NonceStatus {
 
 impl NonceKey {
     pub fn new(secret: [u8; 32]) -> Self {
-        NonceKey(secret)
+        // HMAC accepts keys of any length, so this cannot fail.
+        NonceKey(<Hmac<Sha256> as Mac>::new_from_slice(&secret).unwrap_or_else(|_| unreachable!()))
     }
 
     pub fn issue(&self, realm: &str, now_secs: u64, salt: u64) -> String {
@@ -67,9 +70,7 @@ impl NonceKey {
     }
 
     fn mac(&self, head: &[u8; 16], realm: &str) -> [u8; 32] {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut m =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        let mut m = self.0.clone();
         m.update(head);
         m.update(realm.as_bytes());
         m.finalize().into_bytes().into()
@@ -86,46 +87,73 @@ impl std::fmt::Debug for NonceKey {
 mod tests {
     use super::*;
 
-    const KEY: NonceKey = NonceKey([7; 32]);
+    fn key() -> NonceKey {
+        NonceKey::new([7; 32])
+    }
 
     #[test]
     fn fresh_stale_invalid() {
-        let n = KEY.issue("example.com", 1_000, 7);
-        assert_eq!(KEY.check(&n, "example.com", 1_100, 300), NonceStatus::Valid);
-        assert_eq!(KEY.check(&n, "example.com", 1_301, 300), NonceStatus::Stale);
-        assert_eq!(KEY.check(&n, "other.com", 1_100, 300), NonceStatus::Invalid);
+        let n = key().issue("example.com", 1_000, 7);
         assert_eq!(
-            NonceKey([8; 32]).check(&n, "example.com", 1_100, 300),
+            key().check(&n, "example.com", 1_100, 300),
+            NonceStatus::Valid
+        );
+        assert_eq!(
+            key().check(&n, "example.com", 1_301, 300),
+            NonceStatus::Stale
+        );
+        assert_eq!(
+            key().check(&n, "other.com", 1_100, 300),
             NonceStatus::Invalid
         );
         assert_eq!(
-            KEY.check(&n, "example.com", 900, 300),
+            NonceKey::new([8; 32]).check(&n, "example.com", 1_100, 300),
+            NonceStatus::Invalid
+        );
+        assert_eq!(
+            key().check(&n, "example.com", 900, 300),
             NonceStatus::Invalid,
             "from the future"
         );
-        let other_salt = KEY.issue("example.com", 1_000, 8);
+        let other_salt = key().issue("example.com", 1_000, 8);
         assert_ne!(n, other_salt, "the salt makes nonces of one second differ");
         assert_eq!(
-            KEY.check(&other_salt, "example.com", 1_100, 300),
+            key().check(&other_salt, "example.com", 1_100, 300),
             NonceStatus::Valid
         );
         let mut salt_changed = n.clone().into_bytes();
         salt_changed[12] = if salt_changed[12] == b'A' { b'B' } else { b'A' };
         let salt_changed = String::from_utf8(salt_changed).expect("ascii");
         assert_eq!(
-            KEY.check(&salt_changed, "example.com", 1_100, 300),
+            key().check(&salt_changed, "example.com", 1_100, 300),
             NonceStatus::Invalid
         );
         let mut tampered = n.into_bytes();
         tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(tampered).expect("ascii");
         assert_eq!(
-            KEY.check(&tampered, "example.com", 1_100, 300),
+            key().check(&tampered, "example.com", 1_100, 300),
             NonceStatus::Invalid
         );
         assert_eq!(
-            KEY.check("not base64!", "example.com", 1_100, 300),
+            key().check("not base64!", "example.com", 1_100, 300),
             NonceStatus::Invalid
         );
+    }
+
+    /// The keyed state is reused, not changed by a nonce: every nonce's tag is still
+    /// HMAC-SHA256(secret, timestamp || salt || realm) (pool members of another build
+    /// must accept it), however many were issued before it.
+    #[test]
+    fn tag_is_plain_hmac_of_head_and_realm() {
+        let k = key();
+        for salt in [1u64, 2, 3] {
+            let nonce = k.issue("example.com", 1_000 + salt, salt);
+            let raw = URL_SAFE_NO_PAD.decode(&nonce).expect("base64url");
+            let mut fresh = <Hmac<Sha256> as Mac>::new_from_slice(&[7; 32]).expect("any length");
+            fresh.update(&raw[..16]);
+            fresh.update(b"example.com");
+            assert_eq!(&raw[16..], &fresh.finalize().into_bytes()[..16]);
+        }
     }
 }

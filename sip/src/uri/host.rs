@@ -27,15 +27,7 @@ impl<'a> Host<'a> {
                 return Ok(Host::V4(ip));
             }
         }
-        let labels = s.strip_suffix('.').unwrap_or(s);
-        let valid = !labels.is_empty()
-            && labels.split('.').all(|l| {
-                !l.is_empty()
-                    && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-            });
-        if valid {
+        if is_domain(s.as_bytes()) {
             Ok(Host::Domain(s))
         } else {
             Err(UriError::Host)
@@ -51,6 +43,27 @@ impl<'a> Host<'a> {
             _ => false,
         }
     }
+}
+
+/// Dot-separated labels of letters, digits and hyphens, none empty, none starting or
+/// ending with a hyphen; one trailing dot (the root) allowed. One pass over the bytes: a
+/// host is checked several times per request.
+fn is_domain(s: &[u8]) -> bool {
+    let labels = s.strip_suffix(b".").unwrap_or(s);
+    // The byte before the current one; a dot "before" the start makes an empty or
+    // hyphen-led first label fail like any other.
+    let mut prev = b'.';
+    for &c in labels {
+        match c {
+            b'.' if prev == b'.' || prev == b'-' => return false,
+            b'-' if prev == b'.' => return false,
+            b'.' | b'-' => {}
+            c if c.is_ascii_alphanumeric() => {}
+            _ => return false,
+        }
+        prev = c;
+    }
+    prev != b'.' && prev != b'-'
 }
 
 /// Parses `host[:port]`.

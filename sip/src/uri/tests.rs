@@ -125,3 +125,42 @@ fn aor_is_canonical() {
     let u = Uri::parse("sip:%61lice@Example.COM:5070;transport=tcp").expect("uri");
     assert_eq!(u.as_sip().expect("sip").aor(), "sip:alice@example.com");
 }
+
+/// The one-pass domain check agrees with the rule read the slow way (split on dots, check
+/// each label) on every string of up to five characters over the bytes that matter.
+#[test]
+fn domain_check_matches_the_label_rule() {
+    fn by_labels(s: &str) -> bool {
+        let labels = s.strip_suffix('.').unwrap_or(s);
+        !labels.is_empty()
+            && labels.split('.').all(|l| {
+                !l.is_empty()
+                    && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            })
+    }
+    let alphabet = ["a", "Z", "7", "-", ".", "_"];
+    let mut strings = vec![String::new()];
+    let mut checked = 0;
+    for _ in 0..5 {
+        let mut longer = Vec::new();
+        for s in &strings {
+            for c in alphabet {
+                longer.push(format!("{s}{c}"));
+            }
+        }
+        for s in &longer {
+            // Digits and dots only may be an IPv4 address, which is not this rule.
+            if s.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+                continue;
+            }
+            let host = format!("sip:{s}");
+            let parsed = Uri::parse(&host).is_ok();
+            assert_eq!(parsed, by_labels(s), "{s:?}");
+            checked += 1;
+        }
+        strings = longer;
+    }
+    assert!(checked > 9_000, "{checked}");
+}

@@ -25,7 +25,8 @@
 # --users N, --start/--step/--max RATE, --secs S, --fanout N, --presentities P
 # --watchers M, --fanout-rates R1,R2,.. and --publish-rates R1,.. (PUBLISH/s steps of the
 # one-presentity and the many-presentities work), --settle S (wait for transactions to
-# end before reading memory), --max-p99 MS (a REGISTER/MESSAGE step also fails when its p99 is above MS),
+# end before reading memory), --max-p99 MS (a REGISTER/MESSAGE step also fails when its
+# p99 is above MS),
 # --herald-workers N (Herald's runtime worker threads, HERALD_WORKER_THREADS; default:
 # one per core. Kamailio's worker counts are set in kamailio.cfg.in).
 # Installs sip-tester and kamailio (with its presence and TLS modules) when missing
@@ -58,7 +59,7 @@ while (($#)); do
     --pool) POOL=1 ;;
     --pin) PIN=1 ;;
     --smoke) SMOKE=1 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift

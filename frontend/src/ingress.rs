@@ -90,9 +90,10 @@ impl Ingress {
         // an in-process home server takes it from there instead of parsing the bytes
         // again; over gRPC extensions do not travel.
         let mut call = tonic::Request::new(inbound);
-        call.extensions_mut().insert(msg.clone());
         match msg {
             Message::Request(req) => {
+                // A copy stays here: a refused request is answered 503 from it.
+                call.extensions_mut().insert(Message::Request(req.clone()));
                 let r = self.home.handle_request(call).await;
                 let status = r.err()?;
                 if let Some(held_back) = self.refused_requests.allow() {
@@ -106,7 +107,8 @@ impl Ingress {
                 resp.headers.push(HeaderName::RetryAfter, "5");
                 Some(resp.to_bytes())
             }
-            Message::Response(_) => {
+            response @ Message::Response(_) => {
+                call.extensions_mut().insert(response);
                 if let Err(status) = self.home.handle_response(call).await {
                     if let Some(held_back) = self.refused_responses.allow() {
                         tracing::warn!(remote = %flow.remote, %status, held_back, "home server refused a response (one line per second; held_back: refusals since the last line)");

@@ -173,7 +173,7 @@ impl FlowTable {
             frontend_id: self.id.clone(),
             connection_id,
             transport: transport as i32,
-            remote: remote.to_string(),
+            remote: herald_sip::text::socket_addr(remote),
         }
     }
 

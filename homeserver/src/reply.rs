@@ -34,26 +34,29 @@ pub fn with_reason(req: &Request, status: StatusCode, reason: &str, cfg: &HomeCo
 /// The To tag: derived from the Call-ID and the From tag so that retransmissions of a
 /// request answered statelessly get the same tag.
 fn add_to_tag(req: &Request, r: &mut Response) {
-    let Some(to) = r.headers.get(&HeaderName::To).map(str::to_owned) else {
-        return;
-    };
-    let has_tag = req.headers.to().map(|t| t.tag().is_some()).unwrap_or(true);
-    if has_tag {
+    // An unreadable To gets no tag: the request was validated, so this is a request built
+    // here, and a tag would not make it any better.
+    if req.headers.to_tag().map_or(true, |t| t.is_some()) {
         return;
     }
-    let seed = format!(
-        "{}|{}",
-        req.headers.call_id().unwrap_or(""),
-        req.headers.from().ok().and_then(|f| f.tag()).unwrap_or("")
-    );
-    let tag = fnv64(seed.as_bytes());
-    r.headers.set(HeaderName::To, format!("{to};tag=h{tag:x}"));
+    let Some(to) = r.headers.get(&HeaderName::To) else {
+        return;
+    };
+    // FNV-1a of "Call-ID|From-tag", written as it always was so that a retransmission
+    // answered by another build of the home server gets the same tag.
+    let call_id = req.headers.call_id().unwrap_or("");
+    let from_tag = req.headers.from_tag().ok().flatten().unwrap_or("");
+    let tag = fnv64(FNV_OFFSET, call_id.as_bytes());
+    let tag = fnv64(fnv64(tag, b"|"), from_tag.as_bytes());
+    let line = format!("{to};tag=h{tag:x}");
+    r.headers.set(HeaderName::To, line);
 }
 
-fn fnv64(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &c| {
-        (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3)
-    })
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv64(h: u64, b: &[u8]) -> u64 {
+    b.iter()
+        .fold(h, |h, &c| (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -81,6 +84,12 @@ mod tests {
         assert!(tag.is_some());
         assert_eq!(tag.as_deref(), b.headers.to().unwrap().tag());
         assert!(!a.headers.contains(&HeaderName::Server));
+        // The tag is FNV-1a of "Call-ID|From-tag", as earlier builds made it.
+        let seed = b"c1|a";
+        let fnv = seed.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &c| {
+            (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3)
+        });
+        assert_eq!(tag, Some(format!("h{fnv:x}")));
         let trying = to(&req(), StatusCode::TRYING, &cfg);
         assert_eq!(trying.headers.to().unwrap().tag(), None);
     }

@@ -8,10 +8,13 @@ use std::net::SocketAddr;
 use herald_sip::{HeaderName, Request};
 
 /// Adds `received` / fills `rport` in the top Via of `req`, which came from `source`.
-pub fn mark_source(req: &mut Request, source: SocketAddr) {
+/// Returns whether that Via carries an RFC 3261 branch (magic cookie), which the caller
+/// needs next: the Via is parsed once for both.
+pub fn mark_source(req: &mut Request, source: SocketAddr) -> bool {
     let Ok(via) = req.headers.top_via() else {
-        return;
+        return false;
     };
+    let rfc3261 = via.is_rfc3261();
     let asked_rport = matches!(via.rport(), Some(None));
     let host_is_source = match via.host {
         herald_sip::Host::V4(ip) => std::net::IpAddr::V4(ip) == source.ip(),
@@ -19,10 +22,10 @@ pub fn mark_source(req: &mut Request, source: SocketAddr) {
         herald_sip::Host::Domain(_) => false,
     };
     if host_is_source && !asked_rport {
-        return;
+        return rfc3261;
     }
     let Some(top) = req.headers.remove_first_value(&HeaderName::Via) else {
-        return;
+        return rfc3261;
     };
     let mut parts: Vec<String> = Vec::new();
     for (i, p) in top.split(';').enumerate() {
@@ -42,6 +45,7 @@ pub fn mark_source(req: &mut Request, source: SocketAddr) {
     };
     parts.push(format!("received={ip}"));
     req.headers.push_front(HeaderName::Via, parts.join(";"));
+    rfc3261
 }
 
 #[cfg(test)]
@@ -74,7 +78,7 @@ mod tests {
     #[test]
     fn rport_is_filled_and_received_added() {
         let mut r = req("SIP/2.0/UDP 192.168.1.5:5060;rport;branch=z9hG4bKa");
-        mark_source(&mut r, "203.0.113.7:40000".parse().unwrap());
+        assert!(mark_source(&mut r, "203.0.113.7:40000".parse().unwrap()));
         assert_eq!(
             top(&r),
             "SIP/2.0/UDP 192.168.1.5:5060;rport=40000;branch=z9hG4bKa;received=203.0.113.7"
@@ -84,12 +88,21 @@ mod tests {
     }
 
     #[test]
+    fn an_rfc2543_branch_is_reported() {
+        let mut r = req("SIP/2.0/UDP 198.51.100.2:5060;branch=1234");
+        assert!(!mark_source(&mut r, "198.51.100.2:5060".parse().unwrap()));
+        let mut r = req("SIP/2.0/UDP 192.168.1.5:5060;rport");
+        assert!(!mark_source(&mut r, "203.0.113.7:40000".parse().unwrap()));
+        assert!(top(&r).ends_with(";rport=40000;received=203.0.113.7"));
+    }
+
+    #[test]
     fn nothing_changes_when_the_host_is_the_source_and_no_rport_asked() {
         let mut r = req("SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKb");
-        mark_source(&mut r, "198.51.100.2:5060".parse().unwrap());
+        assert!(mark_source(&mut r, "198.51.100.2:5060".parse().unwrap()));
         assert_eq!(top(&r), "SIP/2.0/UDP 198.51.100.2:5060;branch=z9hG4bKb");
         let mut r = req("SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKc");
-        mark_source(&mut r, "[2001:db8::9]:51000".parse().unwrap());
+        assert!(mark_source(&mut r, "[2001:db8::9]:51000".parse().unwrap()));
         assert_eq!(
             top(&r),
             "SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKc;received=2001:db8::9"

@@ -23,6 +23,7 @@ pub mod reject;
 mod scan;
 mod serialize;
 pub mod status;
+pub mod text;
 pub mod transactions;
 pub mod uri;
 mod validate;

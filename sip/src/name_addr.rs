@@ -30,6 +30,32 @@ impl<'a> NameAddr<'a> {
     }
 
     pub(crate) fn parse_from(sc: &mut Scanner<'a>) -> Option<NameAddr<'a>> {
+        let (display, uri_raw, bracketed) = Self::split_from(sc)?;
+        let uri = Uri::parse(uri_raw).ok()?;
+        let params = Params::parse(sc)?;
+        Some(NameAddr {
+            display,
+            uri,
+            uri_raw,
+            bracketed,
+            params,
+        })
+    }
+
+    /// The header parameters of one name-addr (the whole input must be consumed), with the
+    /// URI delimited but not parsed: what reading a tag needs, at a fraction of the cost of
+    /// [`NameAddr::parse`]. Validation has already parsed the URI of every message received.
+    pub fn params_of(s: &'a str) -> Option<Params<'a>> {
+        let mut sc = Scanner::new(s);
+        Self::split_from(&mut sc)?;
+        let params = Params::parse(&mut sc)?;
+        sc.skip_lws();
+        sc.is_empty().then_some(params)
+    }
+
+    /// Display name, URI text and whether it was bracketed; leaves `sc` at the parameters.
+    #[allow(clippy::type_complexity)]
+    fn split_from(sc: &mut Scanner<'a>) -> Option<(Option<&'a str>, &'a str, bool)> {
         sc.skip_lws();
         let display = match sc.peek()? {
             b'"' => {
@@ -72,15 +98,7 @@ impl<'a> NameAddr<'a> {
             }
             (raw, false)
         };
-        let uri = Uri::parse(uri_raw).ok()?;
-        let params = Params::parse(sc)?;
-        Some(NameAddr {
-            display,
-            uri,
-            uri_raw,
-            bracketed,
-            params,
-        })
+        Some((display, uri_raw, bracketed))
     }
 
     /// The display name with quotes and escapes removed.
@@ -143,6 +161,34 @@ mod tests {
         assert!(NameAddr::parse("< sip:t.watson@example.org >").is_none());
         assert!(NameAddr::parse("sip:user@example.com?Route=%3Csip:x%3E").is_none());
         assert!(NameAddr::parse(";;;;").is_none());
+    }
+
+    #[test]
+    fn params_alone_read_the_same_tag_as_a_full_parse() {
+        let values = [
+            "\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8",
+            "sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n",
+            "Bob Smith<sip:bob@h>;tag=x;foo",
+            "<sip:a@h;tag=not-a-header-param>",
+            "sip:a@h;tag=header-param",
+            "<sip:bob@example.com>",
+            "\"a;tag=q\" <sip:a@h>;TAG=upper",
+            "<sip:a@h>;tag",
+        ];
+        for v in values {
+            let full = NameAddr::parse(v).unwrap_or_else(|| panic!("{v} parses"));
+            let params = NameAddr::params_of(v).unwrap_or_else(|| panic!("{v} splits"));
+            assert_eq!(params.get("tag"), full.params.get("tag"), "{v}");
+        }
+        for bad in [
+            "\"unterminated <sip:a@b>",
+            "<sip:a@b",
+            "<sip:a@b> junk",
+            ";;;;",
+            "",
+        ] {
+            assert!(NameAddr::params_of(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -115,7 +115,7 @@ impl Core {
                 let r = reply::unavailable(&req, &cfg);
                 self.reply(&at, r).await;
             }
-            Method::Subscribe if req.headers.to().is_ok_and(|t| t.tag().is_some()) => {
+            Method::Subscribe if req.headers.to_tag().is_ok_and(|t| t.is_some()) => {
                 self.resubscribe(at, req).await;
             }
             Method::Subscribe | Method::Publish => {

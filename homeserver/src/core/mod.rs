@@ -332,12 +332,12 @@ impl Core {
                 self.reply(&At::Stateless(flow), r).await;
             }
             Ok(Message::Request(mut req)) if is_request => {
-                if let Ok(source) = flow.remote.parse() {
-                    crate::via::mark_source(&mut req, source);
-                }
                 // RFC 2543 requests (no magic-cookie branch) have no transaction here:
                 // answered statelessly. Their ACKs still go to the layer, which reports them.
-                let rfc3261 = req.headers.top_via().is_ok_and(|v| v.is_rfc3261());
+                let rfc3261 = match flow.remote.parse() {
+                    Ok(source) => crate::via::mark_source(&mut req, source),
+                    Err(_) => req.headers.top_via().is_ok_and(|v| v.is_rfc3261()),
+                };
                 if !rfc3261 && req.method != herald_sip::Method::Ack {
                     return self
                         .on_request(At::Stateless(flow.clone()), req, Some(flow))

@@ -52,6 +52,22 @@ impl Headers {
         NameAddr::parse(self.single(&HeaderName::To, "To")?).ok_or_else(|| ParseError::header("To"))
     }
 
+    /// The tag of To, without parsing its URI (`Ok(None)`: no tag).
+    pub fn to_tag(&self) -> Result<Option<&str>> {
+        self.tag_of(&HeaderName::To, "To")
+    }
+
+    /// The tag of From, without parsing its URI (`Ok(None)`: no tag).
+    pub fn from_tag(&self) -> Result<Option<&str>> {
+        self.tag_of(&HeaderName::From, "From")
+    }
+
+    fn tag_of(&self, name: &HeaderName, label: &'static str) -> Result<Option<&str>> {
+        let params = NameAddr::params_of(self.single(name, label)?)
+            .ok_or_else(|| ParseError::header(label))?;
+        Ok(params.get("tag").flatten())
+    }
+
     /// The topmost Via value.
     pub fn top_via(&self) -> Result<Via<'_>> {
         let line = self.get(&HeaderName::Via).ok_or_else(|| missing("Via"))?;

@@ -3,7 +3,7 @@
 //! matched; RFC 2543 matching (§17.2.3, second half) is not implemented, so such requests
 //! are handled statelessly by the caller.
 
-use std::{fmt::Write as _, sync::Arc};
+use std::sync::Arc;
 
 use crate::{
     header::MAGIC_COOKIE,
@@ -80,10 +80,10 @@ pub(crate) fn server_key(req: &Request) -> Option<ServerKey> {
     s.push_str(branch);
     s.push(SEP);
     let sent_by = s.len();
-    // Writing to a String cannot fail.
-    let _ = write!(s, "{}", via.host);
+    via.host.push_to(&mut s);
     if let Some(p) = via.port {
-        let _ = write!(s, ":{p}");
+        s.push(':');
+        crate::text::push_decimal(&mut s, u32::from(p));
     }
     s[sent_by..].make_ascii_lowercase();
     s.push(SEP);

@@ -96,6 +96,22 @@ pub(crate) fn parse_port(p: &str) -> Option<u16> {
     p.parse().ok()
 }
 
+impl Host<'_> {
+    /// Appends the host as `Display` writes it, without the formatting machinery for
+    /// names and IPv4 addresses.
+    pub fn push_to(&self, out: &mut String) {
+        match self {
+            Host::Domain(d) => out.push_str(d),
+            Host::V4(ip) => crate::text::push_ipv4(out, *ip),
+            Host::V6(ip) => {
+                use fmt::Write as _;
+                // Writing to a String cannot fail.
+                let _ = write!(out, "[{ip}]");
+            }
+        }
+    }
+}
+
 impl fmt::Display for Host<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -28,7 +28,7 @@ impl Request {
     /// [`ParseError::status`] is the response to send.
     pub fn validate(&self) -> Result<()> {
         let kind = MessageKind::Request;
-        common(&self.headers).map_err(|e| e.in_message(kind))?;
+        let checked = common(&self.headers).map_err(|e| e.in_message(kind))?;
         let cseq = self.headers.cseq().map_err(|e| e.in_message(kind))?;
         if cseq.method != self.method.as_str() {
             return Err(ParseError::new(
@@ -40,8 +40,7 @@ impl Request {
                 kind,
             ));
         }
-        let top = self.headers.top_via().map_err(|e| e.in_message(kind))?;
-        if top.branch() == Some(MAGIC_COOKIE) {
+        if checked.bare_cookie_on_top {
             return Err(ParseError::new(ErrorKind::BadBranch, kind));
         }
         Ok(())
@@ -64,9 +63,15 @@ impl Response {
     }
 }
 
+/// What the pass over the headers noticed for the request-only checks after it.
+struct Checked {
+    /// The top Via's branch is the magic cookie alone.
+    bare_cookie_on_top: bool,
+}
+
 /// Checks every header Herald understands, in one pass over the list; then that the
 /// single-valued ones appear the right number of times.
-fn common(h: &Headers) -> Result<()> {
+fn common(h: &Headers) -> Result<Checked> {
     // Occurrences of: From, To, Call-ID, CSeq (exactly once); Max-Forwards, Content-Type,
     // Event, Subscription-State, Date (at most once).
     const LABELS: [&str; 9] = [
@@ -82,6 +87,7 @@ fn common(h: &Headers) -> Result<()> {
     ];
     let mut seen = [0u8; 9];
     let (mut vias, mut contact_lines, mut contact_star) = (0usize, 0usize, false);
+    let mut bare_cookie_on_top = false;
     for hdr in h {
         let v = hdr.value();
         let slot = match hdr.name {
@@ -119,7 +125,12 @@ fn common(h: &Headers) -> Result<()> {
                 Some(8)
             }
             HeaderName::Via => {
-                Via::parse_line(v, &mut |_| vias += 1)?;
+                Via::parse_line(v, &mut |via| {
+                    if vias == 0 {
+                        bare_cookie_on_top = via.branch() == Some(MAGIC_COOKIE);
+                    }
+                    vias += 1;
+                })?;
                 None
             }
             HeaderName::Contact => {
@@ -176,7 +187,7 @@ fn common(h: &Headers) -> Result<()> {
     if contact_star && contact_lines > 1 {
         return Err(ParseError::header("Contact"));
     }
-    Ok(())
+    Ok(Checked { bare_cookie_on_top })
 }
 
 fn label_of(name: &HeaderName) -> &'static str {
@@ -212,4 +223,32 @@ fn check_warning(s: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{error::ErrorKind, limits::Limits, message::Message, parse::parse_datagram};
+
+    fn validate(vias: &str) -> Result<(), ErrorKind> {
+        let raw = format!(
+            "OPTIONS sip:a@example.com SIP/2.0\r\n{vias}From: <sip:b@example.com>;tag=1\r\n\
+             To: <sip:a@example.com>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        let msg: Message = parse_datagram(raw.into(), &Limits::default()).expect("parses");
+        msg.validate().map_err(|e| e.kind)
+    }
+
+    #[test]
+    fn only_the_top_via_may_not_carry_the_bare_cookie() {
+        let bad =
+            validate("Via: SIP/2.0/UDP h;branch=z9hG4bK\r\nVia: SIP/2.0/UDP g;branch=z9hG4bKx\r\n");
+        assert!(matches!(bad, Err(ErrorKind::BadBranch)), "{bad:?}");
+        let bad = validate("Via: SIP/2.0/UDP h;branch=z9hG4bK, SIP/2.0/UDP g;branch=z9hG4bKx\r\n");
+        assert!(matches!(bad, Err(ErrorKind::BadBranch)), "{bad:?}");
+        let lower = "Via: SIP/2.0/UDP h;branch=z9hG4bKx\r\nVia: SIP/2.0/UDP g;branch=z9hG4bK\r\n";
+        assert!(validate(lower).is_ok());
+        let same_line = "Via: SIP/2.0/UDP h;branch=z9hG4bKx, SIP/2.0/UDP g;branch=z9hG4bK\r\n";
+        assert!(validate(same_line).is_ok());
+    }
 }

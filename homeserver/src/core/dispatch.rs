@@ -76,11 +76,18 @@ impl Core {
         }
         let mut req = req;
         self.pop_self_routes(&mut req);
-        let host = match req.parse_uri() {
-            Ok(Uri::Sip(u)) => u.host.to_string(),
-            _ => String::new(),
+        // One parse for both questions: is the target ours, and is it the server itself.
+        let (local, to_server) = match req.parse_uri() {
+            Ok(Uri::Sip(u)) => {
+                let local = match u.host {
+                    herald_sip::Host::Domain(d) => cfg.is_local(d),
+                    ref ip => cfg.is_local(&ip.to_string()),
+                };
+                (local, u.user.is_none())
+            }
+            _ => (cfg.is_local(""), false),
         };
-        if !cfg.is_local(&host) {
+        if !local {
             let r = reply::with_reason(&req, StatusCode::FORBIDDEN, "Relaying not allowed", &cfg);
             return self.reply(&at, r).await;
         }
@@ -92,7 +99,6 @@ impl Core {
             | Method::Refer
             | Method::Info
             | Method::Update => {
-                let to_server = matches!(req.parse_uri(), Ok(Uri::Sip(u)) if u.user.is_none());
                 if req.method == Method::Options && to_server {
                     let mut r = reply::to(&req, StatusCode::OK, &cfg);
                     r.headers.push(HeaderName::Allow, ALLOW);

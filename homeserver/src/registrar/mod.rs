@@ -48,10 +48,8 @@ pub fn apply(
         Some(Contact::Addrs(a)) => a,
     };
     let mut out: Vec<Binding> = existing.to_vec();
+    // Each Contact's URI was parsed with it (a bad one fails `contact()` above).
     for na in &addrs {
-        if Uri::parse(na.uri_raw).is_err() {
-            return Err(bad("Bad Contact URI"));
-        }
         let requested = na
             .expires()
             .or(header_expires)
@@ -97,7 +95,7 @@ pub fn apply(
             cseq,
             instance,
             reg_id,
-            flow: binding_flow(flow, na.uri_raw),
+            flow: binding_flow(flow, &na.uri),
             user_agent: req.headers.user_agent().map(str::to_owned),
         });
     }
@@ -126,11 +124,11 @@ pub fn ok(req: &Request, bindings: &[Binding], now: u64, cfg: &HomeConfig) -> Re
 /// UDP: to the Contact's address when it is a literal IP the server can reach, else (a
 /// host name, a private address behind NAT, or an RFC 5626 `ob` contact) to the address
 /// the REGISTER came from.
-fn binding_flow(flow: &FlowRef, contact: &str) -> FlowRef {
+fn binding_flow(flow: &FlowRef, contact: &Uri<'_>) -> FlowRef {
     if flow.transport != Transport::Udp as i32 {
         return flow.clone();
     }
-    let Ok(Uri::Sip(u)) = Uri::parse(contact) else {
+    let Uri::Sip(u) = contact else {
         return flow.clone();
     };
     if u.param("ob").is_some() {
@@ -148,7 +146,7 @@ fn binding_flow(flow: &FlowRef, contact: &str) -> FlowRef {
         return flow.clone();
     }
     FlowRef {
-        remote: SocketAddr::new(ip, u.port.unwrap_or(5060)).to_string(),
+        remote: herald_sip::text::socket_addr(SocketAddr::new(ip, u.port.unwrap_or(5060))),
         ..flow.clone()
     }
 }

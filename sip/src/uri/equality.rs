@@ -6,8 +6,13 @@ use super::{escape::pct_eq_ignore_case, pct_decode, pct_eq, SipUri};
 const MUST_MATCH: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
 
 /// Compares two URIs given as text: by the §19.1.4 rules when both parse, as text
-/// otherwise (a URI this parser refuses is still equal to itself).
+/// otherwise (a URI this parser refuses is still equal to itself). The same text is
+/// equivalent without parsing (the rules are reflexive): a refreshed binding's contact or
+/// a digest-uri usually repeats the other byte for byte.
 pub fn equivalent_text(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
     match (super::Uri::parse(a), super::Uri::parse(b)) {
         (Ok(x), Ok(y)) => x.equivalent(&y),
         _ => a == b,

@@ -139,16 +139,7 @@ fn decimal_len(mut n: usize) -> usize {
     d
 }
 
-fn put_decimal(mut n: usize, out: &mut Vec<u8>) {
+fn put_decimal(n: usize, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(crate::text::decimal(n as u64, &mut buf));
 }

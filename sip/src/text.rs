@@ -4,9 +4,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-/// Appends `n` in decimal.
-pub fn push_decimal(out: &mut String, mut n: u32) {
-    let mut buf = [0u8; 10];
+/// The decimal digits of `n`, written at the end of `buf`.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -16,7 +15,13 @@ pub fn push_decimal(out: &mut String, mut n: u32) {
             break;
         }
     }
-    for &d in &buf[i..] {
+    &buf[i..]
+}
+
+/// Appends `n` in decimal.
+pub fn push_decimal(out: &mut String, n: u32) {
+    let mut buf = [0u8; 20];
+    for &d in decimal(u64::from(n), &mut buf) {
         out.push(char::from(d));
     }
 }

@@ -54,7 +54,6 @@ impl<'a> NameAddr<'a> {
     }
 
     /// Display name, URI text and whether it was bracketed; leaves `sc` at the parameters.
-    #[allow(clippy::type_complexity)]
     fn split_from(sc: &mut Scanner<'a>) -> Option<(Option<&'a str>, &'a str, bool)> {
         sc.skip_lws();
         let display = match sc.peek()? {

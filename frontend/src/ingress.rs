@@ -5,14 +5,16 @@
 //! each source address spends from its request budget; over budget, messages are dropped.
 
 use std::{
-    net::IpAddr,
+    net::{IpAddr, SocketAddr},
     sync::{Arc, Mutex},
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
 use bytes::Bytes;
 use herald_proto::v1::{home_server::Home, FlowRef, Inbound};
-use herald_sip::{error_response, HeaderName, Message, ParseError, Response, StatusCode};
+use herald_sip::{
+    error_response, parse_datagram, HeaderName, Limits, Message, ParseError, Response, StatusCode,
+};
 
 use crate::{
     budget::{Admit, SourceBudget},
@@ -63,11 +65,12 @@ impl Ingress {
         }
     }
 
-    /// Handles one framed message from `flow`. Returns bytes to send straight back (an
-    /// error response), if any.
+    /// Handles one framed message from `flow`, whose remote end is `from`. Returns bytes
+    /// to send straight back (an error response), if any.
     pub async fn handle(
         &self,
-        flow: &FlowRef,
+        from: SocketAddr,
+        flow: FlowRef,
         raw: Bytes,
         parsed: Result<Message, ParseError>,
     ) -> Option<Bytes> {
@@ -77,13 +80,13 @@ impl Ingress {
             Err(e) => {
                 let answer = error_response(&raw, &e);
                 refused("malformed");
-                tracing::info!(remote = %flow.remote, error = %e, answered = answer.is_some(), "malformed message");
+                tracing::info!(remote = %from, error = %e, answered = answer.is_some(), "malformed message");
                 return answer;
             }
         };
         let inbound = Inbound {
-            flow: Some(flow.clone()),
-            raw,
+            flow: Some(flow),
+            raw: raw.clone(),
             received_at_us: now_us(),
         };
         // The message goes along as it is parsed and checked, in the call's extensions:
@@ -91,15 +94,19 @@ impl Ingress {
         // again; over gRPC extensions do not travel.
         let mut call = tonic::Request::new(inbound);
         match msg {
-            Message::Request(req) => {
-                // A copy stays here: a refused request is answered 503 from it.
-                call.extensions_mut().insert(Message::Request(req.clone()));
+            request @ Message::Request(_) => {
+                call.extensions_mut().insert(request);
                 let r = self.home.handle_request(call).await;
                 let status = r.err()?;
-                if let Some(held_back) = self.refused_requests.allow() {
-                    tracing::warn!(remote = %flow.remote, %status, held_back, "home server refused a request (one line per second; held_back: refusals since the last line)");
-                }
                 refused("overloaded");
+                // Refusals are rare: the request is parsed again from its bytes to answer
+                // it, rather than copied for every request that is taken.
+                let Ok(Message::Request(req)) = parse_datagram(raw, &Limits::default()) else {
+                    return None;
+                };
+                if let Some(held_back) = self.refused_requests.allow() {
+                    tracing::warn!(remote = %from, %status, held_back, "home server refused a request (one line per second; held_back: refusals since the last line)");
+                }
                 if req.method == herald_sip::Method::Ack {
                     return None;
                 }
@@ -111,7 +118,7 @@ impl Ingress {
                 call.extensions_mut().insert(response);
                 if let Err(status) = self.home.handle_response(call).await {
                     if let Some(held_back) = self.refused_responses.allow() {
-                        tracing::warn!(remote = %flow.remote, %status, held_back, "home server refused a response (one line per second; held_back: refusals since the last line)");
+                        tracing::warn!(remote = %from, %status, held_back, "home server refused a response (one line per second; held_back: refusals since the last line)");
                     }
                 }
                 None

@@ -70,7 +70,7 @@ pub(crate) async fn serve<S>(
                     Ok(Ok(n)) => n,
                 };
                 framer.push(&buf[..n]);
-                let complete = match drain(&mut framer, &flow, &ingress, &mut wr, remote.ip()).await {
+                let complete = match drain(&mut framer, &flow, &ingress, &mut wr, remote).await {
                     Ok(complete) => complete,
                     Err(why) => break why,
                 };
@@ -105,7 +105,7 @@ async fn drain<W: AsyncWrite + Unpin>(
     flow: &herald_proto::v1::FlowRef,
     ingress: &Ingress,
     wr: &mut W,
-    source: std::net::IpAddr,
+    remote: std::net::SocketAddr,
 ) -> Result<bool, &'static str> {
     let mut complete = false;
     loop {
@@ -121,14 +121,14 @@ async fn drain<W: AsyncWrite + Unpin>(
         let answer = match frame {
             Frame::Ping => Some(Bytes::from_static(b"\r\n")),
             Frame::Pong => None,
-            Frame::Message(_) | Frame::Malformed(_) if !ingress.admit(source) => None,
+            Frame::Message(_) | Frame::Malformed(_) if !ingress.admit(remote.ip()) => None,
             Frame::Message(m) => {
                 let raw = framer.last_frame().clone();
-                ingress.handle(flow, raw, Ok(m)).await
+                ingress.handle(remote, flow.clone(), raw, Ok(m)).await
             }
             Frame::Malformed(e) => {
                 let raw = framer.last_frame().clone();
-                ingress.handle(flow, raw, Err(e)).await
+                ingress.handle(remote, flow.clone(), raw, Err(e)).await
             }
         };
         if let Some(a) = answer {

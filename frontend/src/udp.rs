@@ -74,7 +74,7 @@ async fn handle(
 ) {
     let flow = flows.flow(0, Transport::Udp, from);
     let parsed = parse_datagram(raw.clone(), limits);
-    if let Some(answer) = ingress.handle(&flow, raw, parsed).await {
+    if let Some(answer) = ingress.handle(from, flow, raw, parsed).await {
         if let Err(e) = socket.send_to(&answer, from).await {
             tracing::debug!(error = %e, %from, "UDP answer not sent");
         }

@@ -111,7 +111,7 @@ pub(crate) async fn serve<S>(
                     continue;
                 }
                 let parsed = parse(raw.clone(), &limits, Framing::Datagram);
-                if let Some(answer) = ingress.handle(&flow, raw, parsed).await {
+                if let Some(answer) = ingress.handle(remote, flow.clone(), raw, parsed).await {
                     if ws.send(to_ws(answer)).await.is_err() {
                         break "write error";
                     }

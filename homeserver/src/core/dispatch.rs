@@ -2,11 +2,13 @@
 //! Max-Forwards, Proxy-Require), in-dialog routing, authentication, then one handler per
 //! method; anything else is answered 501 with Allow.
 
+use std::sync::Arc;
+
 use herald_proto::v1::FlowRef;
 use herald_sip::{HeaderName, Method, Request, StatusCode, Uri};
 use tracing::Instrument;
 
-use super::{now_secs, At, Core};
+use super::{now_secs, At, Core, Peer};
 use crate::{
     auth::Verdict,
     reply,
@@ -18,19 +20,18 @@ pub(crate) const ALLOW: &str =
     "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, UPDATE, INFO, REFER, PRACK, NOTIFY, SUBSCRIBE, PUBLISH";
 
 impl Core {
-    pub(super) async fn on_request(&mut self, at: At, req: Request, flow: Option<FlowRef>) {
+    pub(super) async fn on_request(&mut self, at: At, req: Request, flow: Option<Peer>) {
         let Some(flow) = flow else {
             return;
         };
-        let call_id = req.headers.call_id().unwrap_or("").to_owned();
-        let span = tracing::info_span!("request", method = %req.method.as_str(), %call_id, remote = %flow.remote);
+        let span = tracing::info_span!("request", method = %req.method.as_str(), call_id = %req.headers.call_id().unwrap_or(""), remote = %flow.remote);
         // Instrumented, never entered with a guard: a guard held across an await leaves
         // the span on the thread's stack for whatever runs there next (and
         // tracing-subscriber 0.3.23 panics on it, taking the engine with it).
         self.dispatch(at, req, flow).instrument(span).await;
     }
 
-    async fn dispatch(&mut self, at: At, req: Request, flow: FlowRef) {
+    async fn dispatch(&mut self, at: At, req: Request, flow: Peer) {
         let cfg = self.cfg.clone();
         if req.method == Method::Cancel {
             return self.on_cancel(at, req).await;
@@ -72,7 +73,9 @@ impl Core {
         }
         // In-dialog requests that carry our Record-Route go where the route says.
         if let Some(route) = self.our_route(&req) {
-            return self.route_in_dialog(at, req, flow, route).await;
+            return self
+                .route_in_dialog(at, req, Arc::unwrap_or_clone(flow), route)
+                .await;
         }
         let mut req = req;
         self.pop_self_routes(&mut req);
@@ -92,7 +95,7 @@ impl Core {
             return self.reply(&at, r).await;
         }
         match req.method {
-            Method::Register => self.on_register(at, req, flow).await,
+            Method::Register => self.on_register(at, req, &flow).await,
             Method::Message
             | Method::Invite
             | Method::Options
@@ -112,7 +115,8 @@ impl Core {
                 if req.method == Method::Message {
                     self.on_message(at, req, user).await;
                 } else {
-                    self.proxy_to_user(at, req, flow).await;
+                    self.proxy_to_user(at, req, Arc::unwrap_or_clone(flow))
+                        .await;
                 }
             }
             // A pool's home server whose lease lapsed holds no presence state: another
@@ -129,7 +133,8 @@ impl Core {
                     return;
                 };
                 if req.method == Method::Subscribe {
-                    self.on_subscribe(at, req, flow, user).await;
+                    self.on_subscribe(at, req, Arc::unwrap_or_clone(flow), user)
+                        .await;
                 } else {
                     self.on_publish(at, req, user).await;
                 }

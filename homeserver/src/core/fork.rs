@@ -4,7 +4,7 @@
 //! the best final response is relayed — or, for a MESSAGE no device could take, the
 //! message is stored and answered 202.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use herald_proto::v1::FlowRef;
 use herald_sip::{transactions::TxId, HeaderName, Method, Request, Response, StatusCode};
@@ -100,7 +100,7 @@ impl Core {
             let reliable = flow::reliable(&to_flow);
             match self
                 .txl
-                .send_request(b.clone(), to_flow, reliable, Instant::now())
+                .send_request(b.clone(), Arc::new(to_flow), reliable, Instant::now())
             {
                 Ok(tx) => {
                     self.branch_of.insert(tx, id);

@@ -181,6 +181,11 @@ impl Home for HomeServer {
     }
 }
 
+/// A flow as the engine holds it: shared, since a request's flow is kept by its
+/// transaction, handed to the handler and given to every message sent back (a `FlowRef`
+/// is two strings; cloning it was ~10 allocations per REGISTER round trip).
+pub(crate) type Peer = Arc<FlowRef>;
+
 /// Where an answer to a request goes: its server transaction, or (for requests without
 /// an RFC 3261 branch) straight down the flow.
 #[derive(Debug, Clone)]
@@ -193,7 +198,7 @@ struct Core {
     cfg: Arc<HomeConfig>,
     store: Arc<dyn Store>,
     outbox: outbox::Outbox,
-    txl: TransactionLayer<FlowRef>,
+    txl: TransactionLayer<Peer>,
     auth: Authenticator,
     limits: Limits,
     forks: HashMap<u64, Fork>,
@@ -205,7 +210,7 @@ struct Core {
     deliveries: HashMap<Aor, Vec<i64>>,
     next_fork: u64,
     /// The flow of the message being handled (ACKs reach the TU without one).
-    inbound_flow: Option<FlowRef>,
+    inbound_flow: Option<Peer>,
     /// Presence: publications, subscriptions, calls.
     watch: presence::Watch,
     /// A pool's home server: where it stands with its membership lease.
@@ -313,6 +318,7 @@ impl Core {
                 .and_then(|m| m.validate().map(|()| m)),
         };
         let now = Instant::now();
+        let flow = Arc::new(flow);
         self.inbound_flow = Some(flow.clone());
         match msg {
             Err(e) => {
@@ -329,7 +335,7 @@ impl Core {
                 metrics::counter!("herald_presence_fenced_requests_total").increment(1);
                 tracing::info!(method = %req.method.as_str(), remote = %flow.remote, "presence request received before this server regained ownership refused (503)");
                 let r = crate::reply::unavailable(&req, &self.cfg);
-                self.reply(&At::Stateless(flow), r).await;
+                self.reply(&At::Stateless(FlowRef::clone(&flow)), r).await;
             }
             Ok(Message::Request(mut req)) if is_request => {
                 // RFC 2543 requests (no magic-cookie branch) have no transaction here:
@@ -340,7 +346,7 @@ impl Core {
                 };
                 if !rfc3261 && req.method != herald_sip::Method::Ack {
                     return self
-                        .on_request(At::Stateless(flow.clone()), req, Some(flow))
+                        .on_request(At::Stateless(FlowRef::clone(&flow)), req, Some(flow))
                         .await;
                 }
                 let reliable = flow::reliable(&flow);
@@ -379,13 +385,14 @@ impl Core {
         }
     }
 
-    async fn transmit(&mut self, t: Transmit<FlowRef>) {
+    async fn transmit(&mut self, t: Transmit<Peer>) {
         // No NOTIFY from a server whose lease lapsed, nor later retransmissions of one
         // it had in flight then: the dialog may have moved on under another server.
         if self.is_notify(t.tx) && (!self.may_act() || self.fence.muted.contains(&t.tx)) {
             return;
         }
-        if let Err(status) = self.outbox.send(t.peer, t.bytes, Some(t.tx)).await {
+        let peer = Arc::unwrap_or_clone(t.peer);
+        if let Err(status) = self.outbox.send(peer, t.bytes, Some(t.tx)).await {
             tracing::info!(tx = t.tx.0, %status, "flow gone");
             self.send_failed(t.tx);
         }
@@ -428,7 +435,7 @@ impl Core {
     }
 
     /// The flow a server transaction's request came over.
-    fn txl_peer(&self, tx: TxId) -> Option<FlowRef> {
+    fn txl_peer(&self, tx: TxId) -> Option<Peer> {
         self.txl.peer(tx).cloned()
     }
 

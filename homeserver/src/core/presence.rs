@@ -7,6 +7,7 @@
 use std::{
     cmp::Reverse,
     collections::{BinaryHeap, HashMap, HashSet},
+    sync::Arc,
     time::Instant,
 };
 
@@ -313,7 +314,10 @@ impl Core {
             set.clear();
         }
         let reliable = flow::reliable(&flow);
-        match self.txl.send_request(req, flow, reliable, Instant::now()) {
+        match self
+            .txl
+            .send_request(req, Arc::new(flow), reliable, Instant::now())
+        {
             Ok(tx) => {
                 self.watch.notify_tx.insert(tx, id);
                 if let Some(sub) = self.watch.subs.get_mut(&id) {

@@ -57,23 +57,27 @@ async fn apply_and_write(
 }
 
 impl Core {
-    pub(super) async fn on_register(&mut self, at: At, req: Request, flow: FlowRef) {
+    pub(super) async fn on_register(&mut self, at: At, req: Request, flow: &FlowRef) {
         let cfg = self.cfg.clone();
         let to_uri_ok = matches!(req.headers.to().map(|t| t.uri), Ok(Uri::Sip(_)));
         if !to_uri_ok {
             let r = reply::with_reason(&req, StatusCode::BAD_REQUEST, "To must be a SIP AOR", &cfg);
             return self.reply(&at, r).await;
         }
-        let Some(user) = self.authenticate(&at, &req, &flow).await else {
+        let Some(user) = self.authenticate(&at, &req, flow).await else {
             return;
         };
         if !cfg.store_is_remote {
             let now = now_secs();
             let outcome =
-                apply_and_write(self.store.as_ref(), &req, &user.aor, &flow, now, &cfg).await;
+                apply_and_write(self.store.as_ref(), &req, &user.aor, flow, now, &cfg).await;
             return self.registered(&user.aor, &at, &req, now, outcome).await;
         }
-        let waiting = Waiting { at, req, flow };
+        let waiting = Waiting {
+            at,
+            req,
+            flow: flow.clone(),
+        };
         if let Some(w) = self.registering.enter(&user.aor, waiting) {
             self.write_through(user.aor, w);
         }

@@ -161,9 +161,9 @@ pub async fn batches(s: &dyn Store) {
         outcome: Outcome::Stored,
     };
     s.write_batch(&[
-        BatchWrite::Bindings(aor.clone(), vec![b1.clone()]),
+        BatchWrite::Bindings(aor.clone(), vec![b1.clone()].into()),
         BatchWrite::Archive(entry.clone()),
-        BatchWrite::Bindings(aor.clone(), vec![b1, b2.clone()]),
+        BatchWrite::Bindings(aor.clone(), vec![b1, b2.clone()].into()),
         BatchWrite::Expire(200),
     ])
     .await

@@ -124,7 +124,8 @@ pub struct CachedStore {
     users: Arc<Mutex<UserCache>>,
     /// The users version last read on a lookup miss, and when.
     miss_version: Mutex<Option<(Instant, u64)>>,
-    bindings: Mutex<HashMap<Aor, Vec<Binding>>>,
+    /// Per AOR, shared with the write-behind queue (one copy per REGISTER, not two).
+    bindings: Mutex<HashMap<Aor, Arc<[Binding]>>>,
     writes: mpsc::Sender<BatchWrite>,
     /// Registrations are written before the REGISTER is answered (the pool: a home server
     /// may die a millisecond after its 200 OK, and another must find the binding).
@@ -210,7 +211,7 @@ impl CachedStore {
             for b in all {
                 map.entry(b.aor.clone()).or_default().push(b);
             }
-            *lock(&self.bindings) = map;
+            *lock(&self.bindings) = map.into_iter().map(|(a, v)| (a, v.into())).collect();
             self.bindings_complete = true;
         }
         if let Some(aors) = self.inner.recipients_waiting().await? {
@@ -463,19 +464,20 @@ impl BindingStore for CachedStore {
         let cached = lock(&self.bindings).get(aor).cloned();
         let all = match cached {
             Some(b) => b,
-            None if self.bindings_complete => Vec::new(),
+            None if self.bindings_complete => return Ok(Vec::new()),
             None => {
                 // Every binding, expired or not: the sweep removes expired ones.
                 let loaded = self.inner.bindings(aor, 0).await?;
                 lock(&self.bindings)
                     .entry(aor.clone())
-                    .or_insert(loaded)
+                    .or_insert_with(|| loaded.into())
                     .clone()
             }
         };
         Ok(all
-            .into_iter()
+            .iter()
             .filter(|b| b.expires_at > now_secs)
+            .cloned()
             .collect())
     }
 
@@ -483,9 +485,9 @@ impl BindingStore for CachedStore {
         if self.bindings_through {
             return self.inner.replace_bindings(aor, bindings).await;
         }
-        lock(&self.bindings).insert(aor.clone(), bindings.to_vec());
-        self.queue(BatchWrite::Bindings(aor.clone(), bindings.to_vec()))
-            .await;
+        let set: Arc<[Binding]> = bindings.into();
+        lock(&self.bindings).insert(aor.clone(), set.clone());
+        self.queue(BatchWrite::Bindings(aor.clone(), set)).await;
         Ok(())
     }
 
@@ -494,9 +496,15 @@ impl BindingStore for CachedStore {
         // database, which may not have applied the latest write yet.
         let mut n = 0u64;
         for list in lock(&self.bindings).values_mut() {
-            let before = list.len();
-            list.retain(|b| b.expires_at > now_secs);
-            n += (before - list.len()) as u64;
+            let live = list.iter().filter(|b| b.expires_at > now_secs).count();
+            if live < list.len() {
+                n += (list.len() - live) as u64;
+                *list = list
+                    .iter()
+                    .filter(|b| b.expires_at > now_secs)
+                    .cloned()
+                    .collect();
+            }
         }
         self.queue(BatchWrite::Expire(now_secs)).await;
         Ok(n)

@@ -206,7 +206,8 @@ pub trait PresenceStore: Send + Sync {
 /// One write of a batch (see [`BatchWriter`]).
 #[derive(Debug, Clone)]
 pub enum BatchWrite {
-    Bindings(Aor, Vec<Binding>),
+    /// An AOR's bindings now (shared with the cache that queued the write).
+    Bindings(Aor, std::sync::Arc<[Binding]>),
     Expire(u64),
     Archive(ArchiveEntry),
     Publications(Aor, Vec<PublicationRecord>),

@@ -190,7 +190,7 @@ impl BatchWriter for PoolStore {
             match w {
                 BatchWrite::Bindings(aor, set) => {
                     bindings.retain(|(a, _)| *a != aor);
-                    bindings.push((aor, set));
+                    bindings.push((aor, &set[..]));
                 }
                 BatchWrite::Expire(now) => expire = Some(*now),
                 BatchWrite::Archive(e) => archive.push(e),

@@ -13,7 +13,14 @@ pub struct Aor(String);
 impl Aor {
     /// Builds an AOR from a user part and a domain.
     pub fn new(user: &str, domain: &str) -> Aor {
-        Aor(format!("{user}@{}", domain.to_ascii_lowercase()))
+        // One allocation, no formatting machinery: built several times per request.
+        let mut s = String::with_capacity(user.len() + 1 + domain.len());
+        s.push_str(user);
+        s.push('@');
+        let at = s.len();
+        s.push_str(domain);
+        s[at..].make_ascii_lowercase();
+        Aor(s)
     }
 
     /// Parses `user@domain` or `sip:user@domain` (as typed by an operator).

@@ -215,7 +215,7 @@ impl BatchWriter for SqliteStore {
         for w in batch {
             match w {
                 BatchWrite::Bindings(aor, b) => {
-                    last.insert(aor, b);
+                    last.insert(aor, &b[..]);
                 }
                 BatchWrite::Expire(now) => expire = expire.max(Some(*now)),
                 BatchWrite::Archive(_)

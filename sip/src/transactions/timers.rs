@@ -53,11 +53,21 @@ pub enum Timer {
     M,
 }
 
-pub(crate) const TIMER_COUNT: usize = 12;
+/// Deadline slots per transaction: each kind of transaction runs at most four timers
+/// (client INVITE A, B, D, M; client non-INVITE E, F, K; server INVITE G, H, I, L;
+/// server non-INVITE J), so timers of different kinds share slots.
+const SLOTS: usize = 4;
 
 impl Timer {
-    pub(crate) fn index(self) -> usize {
-        self as usize
+    /// The timer's slot in [`Deadlines`]: distinct among the timers of one kind of
+    /// transaction.
+    fn slot(self) -> usize {
+        match self {
+            Timer::A | Timer::E | Timer::G | Timer::J => 0,
+            Timer::B | Timer::F | Timer::H => 1,
+            Timer::D | Timer::K | Timer::I => 2,
+            Timer::M | Timer::L => 3,
+        }
     }
 }
 
@@ -76,21 +86,24 @@ impl TimerConfig {
     }
 }
 
-/// The deadlines a transaction has set, one slot per timer.
+/// The deadlines a transaction has set, one slot per timer of its kind. Four slots, not
+/// one per timer of the RFC's twelve: every live transaction (tens of thousands a second
+/// kept 32 s for Timer J under load) carries them in the layer's table, whose rows are
+/// moved when it grows.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Deadlines([Option<std::time::Instant>; TIMER_COUNT]);
+pub(crate) struct Deadlines([Option<std::time::Instant>; SLOTS]);
 
 impl Deadlines {
     pub(crate) fn get(&self, t: Timer) -> Option<std::time::Instant> {
-        self.0[t.index()]
+        self.0[t.slot()]
     }
 
     pub(crate) fn set(&mut self, t: Timer, at: std::time::Instant) {
-        self.0[t.index()] = Some(at);
+        self.0[t.slot()] = Some(at);
     }
 
     pub(crate) fn clear(&mut self, t: Timer) {
-        self.0[t.index()] = None;
+        self.0[t.slot()] = None;
     }
 }
 
@@ -107,5 +120,61 @@ mod tests {
         assert_eq!(c.duration(Timer::K, false), Duration::from_secs(5));
         assert_eq!(c.duration(Timer::J, true), Duration::ZERO);
         assert_eq!(c.duration(Timer::L, true), Duration::from_secs(32));
+    }
+
+    /// The timers each machine starts (as listed in its file) never share a slot, so one
+    /// cannot overwrite or clear another's deadline.
+    #[test]
+    fn timers_of_one_kind_have_their_own_slots() {
+        use Timer::*;
+        let kinds: [(&str, &[Timer], &str); 4] = [
+            (
+                "client INVITE",
+                &[A, B, D, M],
+                include_str!("client_invite.rs"),
+            ),
+            (
+                "client non-INVITE",
+                &[E, F, K],
+                include_str!("client_non_invite.rs"),
+            ),
+            (
+                "server INVITE",
+                &[G, H, I, L],
+                include_str!("server_invite.rs"),
+            ),
+            (
+                "server non-INVITE",
+                &[J],
+                include_str!("server_non_invite.rs"),
+            ),
+        ];
+        let mut seen = Vec::new();
+        for (kind, timers, source) in kinds {
+            let mut slots: Vec<usize> = timers.iter().map(|t| t.slot()).collect();
+            slots.sort_unstable();
+            slots.dedup();
+            assert_eq!(slots.len(), timers.len(), "{kind}: two timers share a slot");
+            for t in [A, B, D, E, F, G, H, I, J, K, L, M] {
+                let used = source.contains(&format!("Timer::{t:?}"));
+                assert_eq!(
+                    used,
+                    timers.contains(&t),
+                    "{kind}: Timer::{t:?} used = {used}"
+                );
+            }
+            seen.extend_from_slice(timers);
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 12, "every timer belongs to one kind");
+        let mut d = Deadlines::default();
+        let t0 = std::time::Instant::now();
+        d.set(B, t0);
+        d.set(D, t0 + Duration::from_secs(1));
+        d.clear(A);
+        assert_eq!(d.get(B), Some(t0));
+        assert_eq!(d.get(D), Some(t0 + Duration::from_secs(1)));
+        assert_eq!(d.get(M), None);
     }
 }

@@ -31,6 +31,14 @@ pub struct Ingress {
     refused_responses: Throttle,
 }
 
+/// Limits for parsing again what a listener already took under its own (configured) ones.
+const TAKEN: Limits = Limits {
+    max_message_size: usize::MAX,
+    max_headers: usize::MAX,
+    max_header_line: usize::MAX,
+    max_uri_len: usize::MAX,
+};
+
 /// Counts a refusal in the `herald_refused_total` metric under `reason`.
 pub(crate) fn refused(reason: &'static str) {
     metrics::counter!("herald_refused_total", "reason" => reason).increment(1);
@@ -101,7 +109,7 @@ impl Ingress {
                 refused("overloaded");
                 // Refusals are rare: the request is parsed again from its bytes to answer
                 // it, rather than copied for every request that is taken.
-                let Ok(Message::Request(req)) = parse_datagram(raw, &Limits::default()) else {
+                let Ok(Message::Request(req)) = parse_datagram(raw, &TAKEN) else {
                     return None;
                 };
                 if let Some(held_back) = self.refused_requests.allow() {
@@ -132,4 +140,88 @@ fn now_us() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_proto::v1::{Accepted, AcceptedBatch, InboundBatch};
+    use tonic::{Request, Response as Reply, Status};
+
+    use super::*;
+
+    /// A home server that refuses everything, as an overloaded one does.
+    struct Refusing;
+
+    #[tonic::async_trait]
+    impl Home for Refusing {
+        async fn handle_request(&self, _: Request<Inbound>) -> Result<Reply<Accepted>, Status> {
+            Err(Status::resource_exhausted("home server queue full"))
+        }
+        async fn handle_response(&self, _: Request<Inbound>) -> Result<Reply<Accepted>, Status> {
+            Err(Status::resource_exhausted("home server queue full"))
+        }
+        async fn handle_batch(
+            &self,
+            _: Request<InboundBatch>,
+        ) -> Result<Reply<AcceptedBatch>, Status> {
+            Err(Status::resource_exhausted("home server queue full"))
+        }
+    }
+
+    async fn answer(raw: &'static [u8]) -> Option<Message> {
+        let ingress = Ingress::new(Arc::new(Refusing), SourceBudget::new(0, 0, 16));
+        let raw = Bytes::from_static(raw);
+        let parsed = parse_datagram(raw.clone(), &Limits::default());
+        let from: SocketAddr = "127.0.0.1:5070".parse().unwrap();
+        let flow = FlowRef {
+            remote: "127.0.0.1:5070".into(),
+            ..FlowRef::default()
+        };
+        let bytes = ingress.handle(from, flow, raw, parsed).await?;
+        Some(parse_datagram(bytes, &Limits::default()).expect("the answer parses"))
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_is_answered_503_from_its_own_headers() {
+        let Some(Message::Response(r)) = answer(
+            b"MESSAGE sip:bob@example.com SIP/2.0\r\n\
+              Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-refused-1\r\n\
+              Max-Forwards: 70\r\n\
+              From: <sip:alice@example.com>;tag=a1\r\n\
+              To: <sip:bob@example.com>\r\n\
+              Call-ID: refused-1@client\r\n\
+              CSeq: 7 MESSAGE\r\n\
+              Content-Length: 0\r\n\r\n",
+        )
+        .await
+        else {
+            panic!("no response to a refused request");
+        };
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers.get(&HeaderName::RetryAfter), Some("5"));
+        assert_eq!(r.headers.call_id().unwrap(), "refused-1@client");
+        let cseq = r.headers.cseq().unwrap();
+        assert_eq!((cseq.seq, cseq.method), (7, "MESSAGE"));
+        assert_eq!(
+            r.headers.top_via().unwrap().branch(),
+            Some("z9hG4bK-refused-1")
+        );
+        assert_eq!(r.headers.from_tag().unwrap(), Some("a1"));
+    }
+
+    #[tokio::test]
+    async fn a_refused_ack_gets_no_answer() {
+        let answered = answer(
+            b"ACK sip:bob@example.com SIP/2.0\r\n\
+              Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-refused-2\r\n\
+              Max-Forwards: 70\r\n\
+              From: <sip:alice@example.com>;tag=a1\r\n\
+              To: <sip:bob@example.com>;tag=b1\r\n\
+              Call-ID: refused-2@client\r\n\
+              CSeq: 7 ACK\r\n\
+              Content-Length: 0\r\n\r\n",
+        )
+        .await;
+        assert!(answered.is_none(), "ACK answered: {answered:?}");
+    }
 }

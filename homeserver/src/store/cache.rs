@@ -496,14 +496,16 @@ impl BindingStore for CachedStore {
         // database, which may not have applied the latest write yet.
         let mut n = 0u64;
         for list in lock(&self.bindings).values_mut() {
-            let live = list.iter().filter(|b| b.expires_at > now_secs).count();
-            if live < list.len() {
-                n += (list.len() - live) as u64;
+            // The set is shared with queued writes: rebuilt, not edited, and only when
+            // something in it expired.
+            if list.iter().any(|b| b.expires_at <= now_secs) {
+                let before = list.len();
                 *list = list
                     .iter()
                     .filter(|b| b.expires_at > now_secs)
                     .cloned()
                     .collect();
+                n += (before - list.len()) as u64;
             }
         }
         self.queue(BatchWrite::Expire(now_secs)).await;

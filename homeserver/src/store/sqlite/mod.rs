@@ -7,6 +7,7 @@
 //! disk's sync rate.
 
 mod archive;
+mod chunks;
 mod documents;
 mod presence;
 mod records;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use herald_proto::v1::FlowRef;
 use sqlx::Row;
 
-use super::{backend, SqliteStore};
+use super::{backend, chunks::pow2_chunks, SqliteStore};
 use crate::store::{
     Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore, OfflineStore, StoreResult,
     StoredMessage,
@@ -86,13 +86,11 @@ async fn replace_in(tx: &mut Tx<'_>, aor: &Aor, bindings: &[Binding]) -> StoreRe
     replace_many(tx, &[(aor, bindings)]).await
 }
 
-/// Rows per multi-row statement (SQLite allows 32,766 variables; 13 per binding).
-const ROWS_PER_STATEMENT: usize = 500;
-
-/// Replaces the binding sets of several AORs with two statements per 500 rows, whatever
-/// the number of AORs: a batch costs a handful of round trips to SQLite's thread.
+/// Replaces the binding sets of several AORs with a few multi-row statements, whatever
+/// the number of AORs: a batch costs a handful of round trips to SQLite's thread, and
+/// the statements are of sizes already prepared ([`pow2_chunks`]).
 async fn replace_many(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding])]) -> StoreResult<()> {
-    for chunk in sets.chunks(ROWS_PER_STATEMENT) {
+    for chunk in pow2_chunks(sets) {
         let mut del = sqlx::QueryBuilder::new("DELETE FROM bindings WHERE aor IN (");
         let mut list = del.separated(", ");
         for (aor, _) in chunk {
@@ -102,7 +100,7 @@ async fn replace_many(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding])]) -> StoreResu
         del.build().execute(&mut **tx).await.map_err(backend)?;
     }
     let rows: Vec<&Binding> = sets.iter().flat_map(|(_, b)| b.iter()).collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in pow2_chunks(&rows) {
         let mut ins = sqlx::QueryBuilder::new(format!("INSERT INTO bindings ({BINDING_COLUMNS}) "));
         ins.push_values(chunk, |mut row, b| {
             row.push_bind(b.aor.as_str())
@@ -153,11 +151,11 @@ pub(super) async fn archive_in(tx: &mut Tx<'_>, e: &ArchiveEntry) -> StoreResult
     archive_many(tx, &[e]).await
 }
 
-/// Archives entries with two statements per 500 (the rows, then their recipients),
+/// Archives entries with a few multi-row statements (the rows, then their recipients),
 /// however many there are: a busy server archives thousands of messages a second, and
 /// each statement is a round trip to SQLite's thread.
 pub(super) async fn archive_many(tx: &mut Tx<'_>, entries: &[&ArchiveEntry]) -> StoreResult<()> {
-    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+    for chunk in pow2_chunks(entries) {
         let mut ins = sqlx::QueryBuilder::new(
             "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, outcome) ",
         );
@@ -191,7 +189,7 @@ pub(super) async fn archive_many(tx: &mut Tx<'_>, entries: &[&ArchiveEntry]) -> 
             .zip(chunk)
             .flat_map(|(id, e)| e.recipients.iter().map(move |r| (*id, r)))
             .collect();
-        for part in links.chunks(ROWS_PER_STATEMENT) {
+        for part in pow2_chunks(&links) {
             let mut ins =
                 sqlx::QueryBuilder::new("INSERT INTO archive_recipients (archive_id, recipient) ");
             ins.push_values(part, |mut row, (id, r)| {

@@ -584,6 +584,42 @@ fn a_stateless_answer_forgets_the_transaction_and_a_retransmission_is_new() {
 }
 
 #[test]
+fn a_completed_non_invite_answers_retransmissions_until_timer_j() {
+    let now = Instant::now();
+    let mut l: TransactionLayer<u8> = TransactionLayer::new(TimerConfig::default());
+    let message = request("MESSAGE", "j1");
+    l.handle_request(message.clone(), 7, false, now).unwrap();
+    let Some(TxEvent::Request { tx, request }) = l.poll_event() else {
+        panic!("no request")
+    };
+    l.respond(tx, Response::to_request(&request, StatusCode::OK), now)
+        .unwrap();
+    let first = l.poll_transmit().expect("the 200");
+    assert_eq!(first_line(&first.bytes), "SIP/2.0 200 OK");
+    assert_eq!(l.len(), 1, "kept for Timer J");
+    assert_eq!(l.peer(tx), None, "no longer live");
+    assert_eq!(
+        l.respond(tx, Response::to_request(&request, StatusCode::OK), now),
+        Err(TxError::Unknown)
+    );
+    // A retransmission, even from elsewhere, gets the same bytes to the request's peer.
+    let later = now + Duration::from_secs(31);
+    l.handle_request(message.clone(), 9, false, later).unwrap();
+    let again = l.poll_transmit().expect("the 200 again");
+    assert_eq!((again.tx, again.peer, &again.bytes), (tx, 7, &first.bytes));
+    assert_eq!(l.poll_event(), None, "absorbed, not a new request");
+    assert_eq!(l.poll_timeout(), Some(now + Duration::from_secs(32)));
+    l.handle_timeout(now + Duration::from_secs(32));
+    assert_eq!(l.poll_event(), Some(TxEvent::Terminated { tx }));
+    assert!(l.is_empty());
+    assert_eq!(l.poll_timeout(), None);
+    // After J the same request is a new one.
+    l.handle_request(message, 7, false, now + Duration::from_secs(33))
+        .unwrap();
+    assert!(matches!(l.poll_event(), Some(TxEvent::Request { tx: t, .. }) if t != tx));
+}
+
+#[test]
 fn an_invite_is_answered_statefully_even_when_asked_statelessly() {
     let now = Instant::now();
     let mut l: TransactionLayer<()> = TransactionLayer::new(TimerConfig::default());

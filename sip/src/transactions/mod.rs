@@ -9,6 +9,7 @@
 
 mod client_invite;
 mod client_non_invite;
+mod completed;
 mod ctx;
 mod key;
 mod server_invite;
@@ -28,8 +29,14 @@ pub use key::{ClientKey, ServerKey};
 pub use timers::{Timer, TimerConfig};
 
 use self::{
-    client_invite::ClientInvite, client_non_invite::ClientNonInvite, ctx::Ctx, ctx::Output,
-    server_invite::ServerInvite, server_non_invite::ServerNonInvite, timers::Deadlines,
+    client_invite::ClientInvite,
+    client_non_invite::ClientNonInvite,
+    completed::{Done, Expiries, ServerSlot},
+    ctx::Ctx,
+    ctx::Output,
+    server_invite::ServerInvite,
+    server_non_invite::ServerNonInvite,
+    timers::Deadlines,
 };
 use crate::{
     message::{Request, Response},
@@ -129,7 +136,9 @@ pub struct TransactionLayer<P> {
     next_id: u64,
     txs: Map<u64, Entry<P>>,
     clients: Map<ClientKey, u64>,
-    servers: Map<ServerKey, u64>,
+    servers: Map<ServerKey, ServerSlot<P>>,
+    /// Completed non-INVITE server transactions, by when they end (`completed.rs`).
+    done: Expiries,
     out: Output<P>,
 }
 
@@ -141,20 +150,22 @@ impl<P: Clone> TransactionLayer<P> {
             txs: Map::default(),
             clients: Map::default(),
             servers: Map::default(),
+            done: Expiries::default(),
             out: Output::default(),
         }
     }
 
-    /// Live transactions.
+    /// Transactions held, live and completed.
     pub fn len(&self) -> usize {
-        self.txs.len()
+        self.txs.len() + self.done.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.txs.is_empty()
+        self.len() == 0
     }
 
-    /// The peer of a live transaction: where its request came from or went to.
+    /// The peer of a live transaction: where its request came from or went to. A
+    /// non-INVITE server transaction that sent its final response is no longer live.
     pub fn peer(&self, tx: TxId) -> Option<&P> {
         self.txs.get(&tx.0).map(|e| &e.peer)
     }
@@ -212,21 +223,22 @@ impl<P: Clone> TransactionLayer<P> {
             }
             return Err(TxError::NoBranch);
         };
-        if let Some(&id) = self.servers.get(&key) {
-            let is_ack = req.method == Method::Ack;
-            self.drive(id, now, move |m, _, ctx| {
-                Some(match (m?, is_ack) {
-                    (Machine::ServerInvite(s), true) => Machine::ServerInvite(s.on_ack(req, ctx)),
-                    (Machine::ServerInvite(s), false) => {
-                        Machine::ServerInvite(s.on_retransmission(ctx))
-                    }
-                    (Machine::ServerNonInvite(s), _) => {
-                        Machine::ServerNonInvite(s.on_retransmission(ctx))
-                    }
-                    (other, _) => other,
-                })
-            });
-            return Ok(());
+        match self.servers.get(&key) {
+            Some(ServerSlot::Live(id)) => {
+                let id = *id;
+                self.absorb(id, req, now);
+                return Ok(());
+            }
+            Some(ServerSlot::Done(d)) => {
+                // A retransmission of a request already answered: the answer again.
+                self.out.transmits.push_back(Transmit {
+                    tx: TxId(d.id),
+                    peer: d.peer.clone(),
+                    bytes: d.last.clone(),
+                });
+                return Ok(());
+            }
+            None => {}
         }
         if req.method == Method::Ack {
             // No INVITE transaction: the ACK of a 2xx, end to end (§17.2.3).
@@ -250,6 +262,24 @@ impl<P: Clone> TransactionLayer<P> {
             })
         });
         Ok(())
+    }
+
+    /// A request matched live server transaction `id`: an ACK for its INVITE, or a
+    /// retransmission, answered with the last response if there is one.
+    fn absorb(&mut self, id: u64, req: Request, now: Instant) {
+        let is_ack = req.method == Method::Ack;
+        self.drive(id, now, move |m, _, ctx| {
+            Some(match (m?, is_ack) {
+                (Machine::ServerInvite(s), true) => Machine::ServerInvite(s.on_ack(req, ctx)),
+                (Machine::ServerInvite(s), false) => {
+                    Machine::ServerInvite(s.on_retransmission(ctx))
+                }
+                (Machine::ServerNonInvite(s), _) => {
+                    Machine::ServerNonInvite(s.on_retransmission(ctx))
+                }
+                (other, _) => other,
+            })
+        });
     }
 
     /// A response arrived; it goes to its client transaction, or out as a stray.
@@ -339,18 +369,26 @@ impl<P: Clone> TransactionLayer<P> {
     /// The INVITE server transaction a CANCEL refers to (§9.2), if it is still there.
     pub fn invite_for_cancel(&self, cancel: &Request) -> Option<TxId> {
         let k = key::server_key(cancel)?.as_invite();
-        self.servers.get(&k).map(|&id| TxId(id))
+        match self.servers.get(&k)? {
+            ServerSlot::Live(id) => Some(TxId(*id)),
+            ServerSlot::Done(_) => None,
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let mut next = None;
         while let Some(std::cmp::Reverse((at, id, timer))) = self.out.heap.peek().copied() {
             if self.txs.get(&id).and_then(|e| e.deadlines.get(timer)) == Some(at) {
-                return Some(at);
+                next = Some(at);
+                break;
             }
             self.out.heap.pop();
         }
-        None
+        match (next, self.done.next()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Fires every timer due at `now`.
@@ -377,9 +415,17 @@ impl<P: Clone> TransactionLayer<P> {
                         Machine::ClientNonInvite(c.on_timer(timer, &request, ctx))
                     }
                     Machine::ServerInvite(s) => Machine::ServerInvite(s.on_timer(timer, ctx)),
-                    Machine::ServerNonInvite(s) => Machine::ServerNonInvite(s.on_timer(timer, ctx)),
+                    // Runs no timer: Timer J ends it in compact form, below.
+                    Machine::ServerNonInvite(s) => Machine::ServerNonInvite(s),
                 })
             });
+        }
+        while let Some(key) = self.done.pop_due(now) {
+            if let Some(ServerSlot::Done(d)) = self.servers.remove(&key) {
+                self.out
+                    .events
+                    .push_back(TxEvent::Terminated { tx: TxId(d.id) });
+            }
         }
     }
 
@@ -402,9 +448,13 @@ impl<P: Clone> TransactionLayer<P> {
         let id = self.next_id;
         self.next_id += 1;
         match &key {
-            Key::Client(k) => self.clients.insert(k.clone(), id),
-            Key::Server(k) => self.servers.insert(k.clone(), id),
-        };
+            Key::Client(k) => {
+                self.clients.insert(k.clone(), id);
+            }
+            Key::Server(k) => {
+                self.servers.insert(k.clone(), ServerSlot::Live(id));
+            }
+        }
         self.txs.insert(
             id,
             Entry {
@@ -441,18 +491,47 @@ impl<P: Clone> TransactionLayer<P> {
             out: &mut self.out,
         };
         entry.machine = f(machine, entry.request.as_deref(), &mut ctx);
-        if entry.machine.as_ref().is_some_and(Machine::is_terminated) {
-            self.remove(id);
+        match &entry.machine {
+            Some(m) if m.is_terminated() => self.remove(id),
+            Some(Machine::ServerNonInvite(ServerNonInvite::Completed { .. })) => self.compact(id),
+            _ => {}
         }
         true
+    }
+
+    /// Moves completed non-INVITE server transaction `id` out of the live table into
+    /// compact form under its key, until its Timer J.
+    fn compact(&mut self, id: u64) {
+        let Some(e) = self.txs.remove(&id) else {
+            return;
+        };
+        let (
+            Key::Server(key),
+            Some(Machine::ServerNonInvite(ServerNonInvite::Completed { last, until })),
+        ) = (e.key, e.machine)
+        else {
+            return;
+        };
+        if let Some(slot) = self.servers.get_mut(&key) {
+            *slot = ServerSlot::Done(Done {
+                id,
+                last,
+                peer: e.peer,
+            });
+            self.done.push(until, key);
+        }
     }
 
     fn remove(&mut self, id: u64) {
         if let Some(e) = self.txs.remove(&id) {
             match e.key {
-                Key::Client(k) => self.clients.remove(&k),
-                Key::Server(k) => self.servers.remove(&k),
-            };
+                Key::Client(k) => {
+                    self.clients.remove(&k);
+                }
+                Key::Server(k) => {
+                    self.servers.remove(&k);
+                }
+            }
         }
     }
 }

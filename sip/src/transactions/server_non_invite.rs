@@ -1,5 +1,7 @@
 //! The non-INVITE server transaction, RFC 3261 §17.2.2 (Figure 8).
 
+use std::time::Instant;
+
 use bytes::Bytes;
 
 use super::{ctx::Ctx, timers::Timer, TxError};
@@ -13,9 +15,12 @@ pub(crate) enum ServerNonInvite {
     Proceeding {
         last: Bytes,
     },
-    /// The final response was sent; it is re-sent for each retransmission until Timer J.
+    /// The final response was sent; it is re-sent for each retransmission until Timer J
+    /// fires at `until`. The layer keeps a transaction in this state in compact form
+    /// (its key, `last` and peer; no machine, no timer) and ends it at `until`.
     Completed {
         last: Bytes,
+        until: Instant,
     },
     Terminated,
 }
@@ -23,7 +28,7 @@ pub(crate) enum ServerNonInvite {
 impl ServerNonInvite {
     pub fn on_retransmission<P: Clone>(self, ctx: &mut Ctx<'_, P>) -> Self {
         match &self {
-            ServerNonInvite::Proceeding { last } | ServerNonInvite::Completed { last } => {
+            ServerNonInvite::Proceeding { last } | ServerNonInvite::Completed { last, .. } => {
                 ctx.send(last.clone())
             }
             ServerNonInvite::Trying | ServerNonInvite::Terminated => {}
@@ -31,10 +36,10 @@ impl ServerNonInvite {
         self
     }
 
-    /// The TU's response. §17.2.2: 1xx keeps Proceeding; a final response completes and
-    /// starts J (0 on reliable transports) — or, `stateless` (§8.2.7, for answers that are
-    /// safe to repeat, such as a challenge), ends the transaction at once, so that a
-    /// retransmitted request is a new request and is answered again.
+    /// The TU's response. §17.2.2: 1xx keeps Proceeding; a final response completes until
+    /// Timer J — on reliable transports, where J is 0, it ends the transaction at once;
+    /// so does `stateless` (§8.2.7, for answers that are safe to repeat, such as a
+    /// challenge), so that a retransmitted request is a new request and is answered again.
     pub fn on_tu_response<P: Clone>(
         self,
         status: StatusCode,
@@ -48,24 +53,17 @@ impl ServerNonInvite {
                 if status.is_provisional() {
                     return Ok(ServerNonInvite::Proceeding { last: bytes });
                 }
-                if stateless {
+                let j = ctx.duration(Timer::J);
+                if stateless || j.is_zero() {
                     ctx.terminated();
                     return Ok(ServerNonInvite::Terminated);
                 }
-                ctx.start_default(Timer::J);
-                Ok(ServerNonInvite::Completed { last: bytes })
+                Ok(ServerNonInvite::Completed {
+                    last: bytes,
+                    until: ctx.now + j,
+                })
             }
             done => Err((done, TxError::AlreadyAnswered)),
-        }
-    }
-
-    pub fn on_timer<P: Clone>(self, timer: Timer, ctx: &mut Ctx<'_, P>) -> Self {
-        match (self, timer) {
-            (ServerNonInvite::Completed { .. }, Timer::J) => {
-                ctx.terminated();
-                ServerNonInvite::Terminated
-            }
-            (state, _) => state,
         }
     }
 

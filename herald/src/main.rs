@@ -9,6 +9,12 @@ use herald::{
 };
 use herald_homeserver::store::{Aor, Store};
 
+/// mimalloc instead of the C library's allocator: a SIP request allocates and frees a few
+/// hundred small blocks across threads, and glibc's malloc and free were ~13 % of the
+/// server's samples under REGISTER load (with the consolidation of fragmented bins).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Herald: SIP instant messaging, presence and call routing server.
 #[derive(Parser)]
 #[command(version, about)]

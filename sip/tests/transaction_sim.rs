@@ -620,6 +620,36 @@ fn a_completed_non_invite_answers_retransmissions_until_timer_j() {
 }
 
 #[test]
+fn a_completed_client_non_invite_absorbs_the_final_response_until_timer_k() {
+    let now = Instant::now();
+    let mut l: TransactionLayer<u8> = TransactionLayer::new(TimerConfig::default());
+    let message = request("MESSAGE", "k1");
+    let tx = l.send_request(message.clone(), 7, false, now).unwrap();
+    assert!(l.poll_transmit().is_some(), "the MESSAGE");
+    let ok = Response::to_request(&message, StatusCode::OK);
+    l.handle_response(ok.clone(), now);
+    assert!(matches!(l.poll_event(), Some(TxEvent::Response { tx: t, .. }) if t == tx));
+    assert_eq!(l.len(), 1, "kept for Timer K");
+    assert_eq!(l.peer(tx), None, "no longer live");
+    // The 200 again, within K: swallowed, neither passed up nor stray.
+    l.handle_response(ok.clone(), now + Duration::from_secs(4));
+    assert_eq!(l.poll_event(), None);
+    // Timer E no longer retransmits the request.
+    l.handle_timeout(now + Duration::from_secs(4));
+    assert!(l.poll_transmit().is_none());
+    assert_eq!(l.poll_timeout(), Some(now + Duration::from_secs(5)));
+    l.handle_timeout(now + Duration::from_secs(5));
+    assert_eq!(l.poll_event(), Some(TxEvent::Terminated { tx }));
+    assert!(l.is_empty());
+    // After K the same response matches nothing.
+    l.handle_response(ok, now + Duration::from_secs(6));
+    assert!(matches!(
+        l.poll_event(),
+        Some(TxEvent::StrayResponse { .. })
+    ));
+}
+
+#[test]
 fn an_invite_is_answered_statefully_even_when_asked_statelessly() {
     let now = Instant::now();
     let mut l: TransactionLayer<()> = TransactionLayer::new(TimerConfig::default());

@@ -1,6 +1,6 @@
 //! The non-INVITE client transaction, RFC 3261 §17.1.2 (Figure 6).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{ctx::Ctx, timers::Timer, TxEvent};
 use crate::message::Response;
@@ -13,8 +13,12 @@ pub(crate) enum ClientNonInvite {
     },
     /// A provisional response arrived; retransmissions continue at T2.
     Proceeding,
-    /// Final response passed up; absorbing its retransmissions (Timer K).
-    Completed,
+    /// Final response passed up; absorbing its retransmissions until Timer K fires at
+    /// `until`. The layer keeps a transaction in this state in compact form (its key
+    /// only; no machine, no request, no timer) and ends it at `until`.
+    Completed {
+        until: Instant,
+    },
     Terminated,
 }
 
@@ -42,11 +46,16 @@ impl ClientNonInvite {
                     // §17.1.2.2: Trying → Proceeding on 1xx.
                     return ClientNonInvite::Proceeding;
                 }
-                // §17.1.2.2: final response → Completed, start K (0 on reliable).
+                // §17.1.2.2: final response → Completed until K (0 on reliable:
+                // terminated at once).
                 ctx.stop(Timer::E);
                 ctx.stop(Timer::F);
-                ctx.start_default(Timer::K);
-                ClientNonInvite::Completed
+                let k = ctx.duration(Timer::K);
+                if k.is_zero() {
+                    ctx.terminated();
+                    return ClientNonInvite::Terminated;
+                }
+                ClientNonInvite::Completed { until: ctx.now + k }
             }
             // Retransmissions of the final response are absorbed.
             other => other,
@@ -77,10 +86,6 @@ impl ClientNonInvite {
                 // §17.1.2.2: Timer F → timeout reported to the TU.
                 ctx.stop(Timer::E);
                 ctx.event(TxEvent::Timeout { tx: ctx.id });
-                ctx.terminated();
-                ClientNonInvite::Terminated
-            }
-            (ClientNonInvite::Completed, Timer::K) => {
                 ctx.terminated();
                 ClientNonInvite::Terminated
             }

@@ -1,52 +1,52 @@
-//! Completed non-INVITE server transactions in compact form (RFC 3261 §17.2.2).
+//! Completed non-INVITE transactions in compact form (RFC 3261 §17.1.2, §17.2.2).
 //!
-//! After its final response a non-INVITE server transaction only answers retransmissions
-//! of its request with that response, until Timer J (64·T1, 32 s, on unreliable
-//! transports) ends it. Under load these are most of a layer's transactions — every
-//! REGISTER and MESSAGE answered over UDP, tens of thousands a second, each kept 32 s —
-//! so they leave the table of live transactions (state machine, deadlines, an entry in
-//! the timer heap) and keep only what a retransmission needs. Timer J has one duration
-//! per layer, so they expire in the order they completed: a queue, not the heap.
+//! After its final response a non-INVITE transaction only absorbs retransmissions until a
+//! timer ends it: a server transaction answers a retransmitted request with its final
+//! response until Timer J (64·T1, 32 s on unreliable transports), a client transaction
+//! swallows retransmitted final responses until Timer K (T4, 5 s). Under load these are
+//! most of a layer's transactions — every REGISTER and MESSAGE answered, every MESSAGE
+//! relayed, over UDP, tens of thousands a second — so they leave the table of live
+//! transactions (state machine, deadlines, the request kept for retransmission, an entry
+//! in the timer heap) and keep only what absorbing needs. J and K each have one duration
+//! per layer, so each kind expires in the order it completed: a queue, not the heap.
 
 use std::{collections::VecDeque, time::Instant};
 
 use bytes::Bytes;
 
-use super::key::ServerKey;
-
-/// What the layer holds under a server transaction's key.
+/// What the layer holds under a transaction's key.
 #[derive(Debug)]
-pub(crate) enum ServerSlot<P> {
+pub(crate) enum Slot<D> {
     /// A live transaction, by id in the layer's table.
     Live(u64),
     /// A completed non-INVITE transaction.
-    Done(Done<P>),
+    Done(D),
 }
 
 /// A completed non-INVITE server transaction: its id (reported when it terminates), its
 /// final response and where that goes.
 #[derive(Debug)]
-pub(crate) struct Done<P> {
+pub(crate) struct Answered<P> {
     pub id: u64,
     pub last: Bytes,
     pub peer: P,
 }
 
-/// The keys of completed transactions in the order their Timer J fires.
+/// The keys of completed transactions of one kind, in the order their timer fires.
 #[derive(Debug)]
-pub(crate) struct Expiries(VecDeque<(Instant, ServerKey)>);
+pub(crate) struct Expiries<K>(VecDeque<(Instant, K)>);
 
-impl Default for Expiries {
+impl<K> Default for Expiries<K> {
     fn default() -> Self {
         Expiries(VecDeque::new())
     }
 }
 
-impl Expiries {
+impl<K> Expiries<K> {
     /// Queues `key` to end at `until`. Deadlines arrive in order when the caller's clock
-    /// does (every one is `now` + the layer's J); one that arrives earlier than its
+    /// does (every one is `now` + the same duration); one that arrives earlier than its
     /// predecessor ends with it, no sooner.
-    pub fn push(&mut self, until: Instant, key: ServerKey) {
+    pub fn push(&mut self, until: Instant, key: K) {
         self.0.push_back((until, key));
     }
 
@@ -56,7 +56,7 @@ impl Expiries {
     }
 
     /// The next key due at `now`, taken off the queue.
-    pub fn pop_due(&mut self, now: Instant) -> Option<ServerKey> {
+    pub fn pop_due(&mut self, now: Instant) -> Option<K> {
         if self.next()? > now {
             return None;
         }

@@ -31,7 +31,7 @@ pub use timers::{Timer, TimerConfig};
 use self::{
     client_invite::ClientInvite,
     client_non_invite::ClientNonInvite,
-    completed::{Done, Expiries, ServerSlot},
+    completed::{Answered, Expiries, Slot},
     ctx::Ctx,
     ctx::Output,
     server_invite::ServerInvite,
@@ -135,10 +135,12 @@ pub struct TransactionLayer<P> {
     cfg: TimerConfig,
     next_id: u64,
     txs: Map<u64, Entry<P>>,
-    clients: Map<ClientKey, u64>,
-    servers: Map<ServerKey, ServerSlot<P>>,
-    /// Completed non-INVITE server transactions, by when they end (`completed.rs`).
-    done: Expiries,
+    clients: Map<ClientKey, Slot<u64>>,
+    servers: Map<ServerKey, Slot<Answered<P>>>,
+    /// Completed non-INVITE transactions, by when they end (`completed.rs`): clients
+    /// (Timer K) and servers (Timer J).
+    clients_done: Expiries<ClientKey>,
+    servers_done: Expiries<ServerKey>,
     out: Output<P>,
 }
 
@@ -150,14 +152,15 @@ impl<P: Clone> TransactionLayer<P> {
             txs: Map::default(),
             clients: Map::default(),
             servers: Map::default(),
-            done: Expiries::default(),
+            clients_done: Expiries::default(),
+            servers_done: Expiries::default(),
             out: Output::default(),
         }
     }
 
     /// Transactions held, live and completed.
     pub fn len(&self) -> usize {
-        self.txs.len() + self.done.len()
+        self.txs.len() + self.clients_done.len() + self.servers_done.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -165,7 +168,7 @@ impl<P: Clone> TransactionLayer<P> {
     }
 
     /// The peer of a live transaction: where its request came from or went to. A
-    /// non-INVITE server transaction that sent its final response is no longer live.
+    /// non-INVITE transaction past its final response is no longer live.
     pub fn peer(&self, tx: TxId) -> Option<&P> {
         self.txs.get(&tx.0).map(|e| &e.peer)
     }
@@ -224,12 +227,12 @@ impl<P: Clone> TransactionLayer<P> {
             return Err(TxError::NoBranch);
         };
         match self.servers.get(&key) {
-            Some(ServerSlot::Live(id)) => {
+            Some(Slot::Live(id)) => {
                 let id = *id;
                 self.absorb(id, req, now);
                 return Ok(());
             }
-            Some(ServerSlot::Done(d)) => {
+            Some(Slot::Done(d)) => {
                 // A retransmission of a request already answered: the answer again.
                 self.out.transmits.push_back(Transmit {
                     tx: TxId(d.id),
@@ -284,12 +287,16 @@ impl<P: Clone> TransactionLayer<P> {
 
     /// A response arrived; it goes to its client transaction, or out as a stray.
     pub fn handle_response(&mut self, resp: Response, now: Instant) {
-        let Some(&id) = key::client_key_of_response(&resp).and_then(|k| self.clients.get(&k))
-        else {
-            self.out
-                .events
-                .push_back(TxEvent::StrayResponse { response: resp });
-            return;
+        let id = match key::client_key_of_response(&resp).and_then(|k| self.clients.get(&k)) {
+            Some(Slot::Live(id)) => *id,
+            // A retransmission of the final response: absorbed (§17.1.2.2, Completed).
+            Some(Slot::Done(_)) => return,
+            None => {
+                self.out
+                    .events
+                    .push_back(TxEvent::StrayResponse { response: resp });
+                return;
+            }
         };
         self.drive(id, now, move |m, req, ctx| {
             Some(match m? {
@@ -370,8 +377,8 @@ impl<P: Clone> TransactionLayer<P> {
     pub fn invite_for_cancel(&self, cancel: &Request) -> Option<TxId> {
         let k = key::server_key(cancel)?.as_invite();
         match self.servers.get(&k)? {
-            ServerSlot::Live(id) => Some(TxId(*id)),
-            ServerSlot::Done(_) => None,
+            Slot::Live(id) => Some(TxId(*id)),
+            Slot::Done(_) => None,
         }
     }
 
@@ -385,10 +392,10 @@ impl<P: Clone> TransactionLayer<P> {
             }
             self.out.heap.pop();
         }
-        match (next, self.done.next()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [next, self.clients_done.next(), self.servers_done.next()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Fires every timer due at `now`.
@@ -420,8 +427,15 @@ impl<P: Clone> TransactionLayer<P> {
                 })
             });
         }
-        while let Some(key) = self.done.pop_due(now) {
-            if let Some(ServerSlot::Done(d)) = self.servers.remove(&key) {
+        while let Some(key) = self.clients_done.pop_due(now) {
+            if let Some(Slot::Done(id)) = self.clients.remove(&key) {
+                self.out
+                    .events
+                    .push_back(TxEvent::Terminated { tx: TxId(id) });
+            }
+        }
+        while let Some(key) = self.servers_done.pop_due(now) {
+            if let Some(Slot::Done(d)) = self.servers.remove(&key) {
                 self.out
                     .events
                     .push_back(TxEvent::Terminated { tx: TxId(d.id) });
@@ -449,10 +463,10 @@ impl<P: Clone> TransactionLayer<P> {
         self.next_id += 1;
         match &key {
             Key::Client(k) => {
-                self.clients.insert(k.clone(), id);
+                self.clients.insert(k.clone(), Slot::Live(id));
             }
             Key::Server(k) => {
-                self.servers.insert(k.clone(), ServerSlot::Live(id));
+                self.servers.insert(k.clone(), Slot::Live(id));
             }
         }
         self.txs.insert(
@@ -493,32 +507,42 @@ impl<P: Clone> TransactionLayer<P> {
         entry.machine = f(machine, entry.request.as_deref(), &mut ctx);
         match &entry.machine {
             Some(m) if m.is_terminated() => self.remove(id),
-            Some(Machine::ServerNonInvite(ServerNonInvite::Completed { .. })) => self.compact(id),
+            Some(
+                Machine::ServerNonInvite(ServerNonInvite::Completed { .. })
+                | Machine::ClientNonInvite(ClientNonInvite::Completed { .. }),
+            ) => self.compact(id),
             _ => {}
         }
         true
     }
 
-    /// Moves completed non-INVITE server transaction `id` out of the live table into
-    /// compact form under its key, until its Timer J.
+    /// Moves completed non-INVITE transaction `id` out of the live table into compact
+    /// form under its key, until its Timer J (server) or K (client).
     fn compact(&mut self, id: u64) {
         let Some(e) = self.txs.remove(&id) else {
             return;
         };
-        let (
-            Key::Server(key),
-            Some(Machine::ServerNonInvite(ServerNonInvite::Completed { last, until })),
-        ) = (e.key, e.machine)
-        else {
-            return;
-        };
-        if let Some(slot) = self.servers.get_mut(&key) {
-            *slot = ServerSlot::Done(Done {
-                id,
-                last,
-                peer: e.peer,
-            });
-            self.done.push(until, key);
+        match (e.key, e.machine) {
+            (
+                Key::Server(key),
+                Some(Machine::ServerNonInvite(ServerNonInvite::Completed { last, until })),
+            ) => {
+                if let Some(slot) = self.servers.get_mut(&key) {
+                    let peer = e.peer;
+                    *slot = Slot::Done(Answered { id, last, peer });
+                    self.servers_done.push(until, key);
+                }
+            }
+            (
+                Key::Client(key),
+                Some(Machine::ClientNonInvite(ClientNonInvite::Completed { until })),
+            ) => {
+                if let Some(slot) = self.clients.get_mut(&key) {
+                    *slot = Slot::Done(id);
+                    self.clients_done.push(until, key);
+                }
+            }
+            _ => {}
         }
     }
 

@@ -99,10 +99,7 @@ impl Core {
         let req = self.notice_request(&n);
         let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
         let origin = Origin::Notice(Some(reply));
-        if !self
-            .start_fork(origin, req.clone(), None, targets, None)
-            .await
-        {
+        if let Err(req) = self.start_fork(origin, req, None, targets, None).await {
             // The caller learns Failed(503) from the dropped answer.
             tracing::warn!(to = %n.to, "notification: no branch could be started");
             self.archive_message(&req, sender_of(&req).as_ref(), Outcome::Refused(503))

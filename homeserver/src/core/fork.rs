@@ -29,7 +29,9 @@ pub(super) enum Origin {
 
 pub(super) struct Branch {
     tx: TxId,
-    request: Request,
+    /// The branch's INVITE, kept to build its CANCEL (§9.1); none for other methods,
+    /// whose request only the transaction keeps.
+    invite: Option<Request>,
     final_status: Option<u16>,
 }
 
@@ -55,6 +57,15 @@ fn rank(code: u16) -> u32 {
 }
 
 impl Fork {
+    /// The INVITE branches still waiting for a final response, to CANCEL.
+    fn pending_invites(&self) -> Vec<(TxId, Request)> {
+        self.branches
+            .iter()
+            .filter(|b| b.final_status.is_none())
+            .filter_map(|b| Some((b.tx, b.invite.clone()?)))
+            .collect()
+    }
+
     /// Keeps `resp` if it ranks better than the best final response so far.
     fn keep_best(&mut self, resp: Response) {
         let code = resp.status.as_u16();
@@ -76,6 +87,8 @@ fn unreachable(code: u16) -> bool {
 impl Core {
     /// Sends `req` to every `(contact, flow)` target. Returns false if no branch could be
     /// started (the caller answers).
+    /// Sends `req` to every target. The request is kept by the fork; when no branch
+    /// could be started it is handed back, for the caller's answer.
     pub(super) async fn start_fork(
         &mut self,
         origin: Origin,
@@ -83,47 +96,49 @@ impl Core {
         sender: Option<Aor>,
         targets: Vec<(String, FlowRef)>,
         rr_from: Option<FlowRef>,
-    ) -> bool {
+    ) -> Result<(), Request> {
         let id = self.next_fork;
-        self.next_fork += 1;
-        let mut fork = Fork {
-            origin,
-            request: req.clone(),
-            sender,
-            branches: Vec::new(),
-            best: None,
-            answered: false,
-            open: 0,
-        };
+        let is_invite = req.method == Method::Invite;
+        let mut branches = Vec::with_capacity(targets.len());
         for (contact, to_flow) in targets {
             let b = self.branch_request(&req, &contact, &to_flow, rr_from.as_ref());
             let reliable = flow::reliable(&to_flow);
+            let invite = is_invite.then(|| b.clone());
             match self
                 .txl
-                .send_request(b.clone(), Arc::new(to_flow), reliable, Instant::now())
+                .send_request(b, Arc::new(to_flow), reliable, Instant::now())
             {
                 Ok(tx) => {
                     self.branch_of.insert(tx, id);
-                    fork.open += 1;
-                    fork.branches.push(Branch {
+                    branches.push(Branch {
                         tx,
-                        request: b,
+                        invite,
                         final_status: None,
                     });
                 }
                 Err(e) => tracing::warn!(error = ?e, "branch not started"),
             }
         }
-        if fork.branches.is_empty() {
-            return false;
+        if branches.is_empty() {
+            return Err(req);
         }
-        if let Origin::Client(tx) = fork.origin {
-            if req.method == Method::Invite {
+        self.next_fork += 1;
+        if let Origin::Client(tx) = origin {
+            if is_invite {
                 self.fork_of_server.insert(tx, id);
             }
         }
+        let fork = Fork {
+            origin,
+            request: req,
+            sender,
+            open: branches.len(),
+            branches,
+            best: None,
+            answered: false,
+        };
         self.forks.insert(id, fork);
-        true
+        Ok(())
     }
 
     pub(super) async fn on_branch_response(&mut self, tx: TxId, mut resp: Response) {
@@ -151,13 +166,7 @@ impl Core {
             let first = !fork.answered;
             fork.answered = true;
             if first && is_invite {
-                let pending: Vec<(TxId, Request)> = fork
-                    .branches
-                    .iter()
-                    .filter(|b| b.final_status.is_none())
-                    .map(|b| (b.tx, b.request.clone()))
-                    .collect();
-                for (btx, p) in pending {
+                for (btx, p) in fork.pending_invites() {
                     self.cancel_branch(btx, &p);
                 }
             }
@@ -210,13 +219,10 @@ impl Core {
         let Some(&id) = self.fork_of_server.get(&stx) else {
             return false;
         };
-        let pending: Vec<(TxId, Request)> = self.forks.get(&id).map_or(Vec::new(), |f| {
-            f.branches
-                .iter()
-                .filter(|b| b.final_status.is_none())
-                .map(|b| (b.tx, b.request.clone()))
-                .collect()
-        });
+        let pending = self
+            .forks
+            .get(&id)
+            .map_or(Vec::new(), Fork::pending_invites);
         for (btx, p) in pending {
             self.cancel_branch(btx, &p);
         }
@@ -268,10 +274,9 @@ impl Core {
         match &fork.origin {
             Origin::Client(stx) => {
                 let stx = *stx;
-                let req = fork.request.clone();
+                let req = &fork.request;
                 if req.method == Method::Message {
-                    let sender = fork.sender.clone();
-                    self.archive_message(&req, sender.as_ref(), Outcome::Delivered(code))
+                    self.archive_message(req, fork.sender.as_ref(), Outcome::Delivered(code))
                         .await;
                 }
                 if req.method == Method::Invite {

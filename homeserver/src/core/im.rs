@@ -82,14 +82,9 @@ impl Core {
         }
         tracing::debug!(to = %recipient, devices = bindings.len(), "forking MESSAGE");
         let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
-        if !self
-            .start_fork(
-                Origin::Client(stx),
-                req.clone(),
-                sender.clone(),
-                targets,
-                None,
-            )
+        let origin = Origin::Client(stx);
+        if let Err(req) = self
+            .start_fork(origin, req, sender.clone(), targets, None)
             .await
         {
             self.store_offline(at, req, sender).await;
@@ -130,7 +125,7 @@ impl Core {
     }
 
     pub(super) async fn archive_message(
-        &mut self,
+        &self,
         req: &Request,
         sender: Option<&Aor>,
         outcome: Outcome,
@@ -226,7 +221,11 @@ impl Core {
             aor: aor.clone(),
             msg_id: msg.id,
         };
-        if !self.start_fork(origin, req, None, targets, None).await {
+        if self
+            .start_fork(origin, req, None, targets, None)
+            .await
+            .is_err()
+        {
             self.deliveries.remove(&aor);
         }
     }

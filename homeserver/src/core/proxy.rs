@@ -56,8 +56,8 @@ impl Core {
         let rr = dialog.then_some(from_flow);
         let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
         tracing::info!(to = %user.aor, method = %req.method.as_str(), "proxying");
-        if !self
-            .start_fork(Origin::Client(stx), req.clone(), None, targets, rr)
+        if let Err(req) = self
+            .start_fork(Origin::Client(stx), req, None, targets, rr)
             .await
         {
             let r = reply::to(&req, StatusCode::TEMPORARILY_UNAVAILABLE, &cfg);
@@ -114,14 +114,9 @@ impl Core {
             return self.reply(&at, r).await;
         };
         let rr = matches!(req.method, Method::Refer | Method::Subscribe).then_some(from);
-        if !self
-            .start_fork(
-                Origin::Client(stx),
-                req.clone(),
-                None,
-                vec![(target, to_flow)],
-                rr,
-            )
+        let targets = vec![(target, to_flow)];
+        if let Err(req) = self
+            .start_fork(Origin::Client(stx), req, None, targets, rr)
             .await
         {
             let r = reply::to(&req, StatusCode::CALL_DOES_NOT_EXIST, &self.cfg);

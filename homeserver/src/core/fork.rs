@@ -85,10 +85,8 @@ fn unreachable(code: u16) -> bool {
 }
 
 impl Core {
-    /// Sends `req` to every `(contact, flow)` target. Returns false if no branch could be
-    /// started (the caller answers).
-    /// Sends `req` to every target. The request is kept by the fork; when no branch
-    /// could be started it is handed back, for the caller's answer.
+    /// Sends `req` to every `(contact, flow)` target. The request is kept by the fork;
+    /// when no branch could be started it is handed back, for the caller's answer.
     pub(super) async fn start_fork(
         &mut self,
         origin: Origin,

@@ -10,9 +10,11 @@
 //! in the timer heap) and keep only what absorbing needs. J and K each have one duration
 //! per layer, so each kind expires in the order it completed: a queue, not the heap.
 
-use std::{collections::VecDeque, time::Instant};
+use std::{collections::VecDeque, hash::Hash, time::Instant};
 
 use bytes::Bytes;
+
+use super::{Map, TxEvent, TxId};
 
 /// What the layer holds under a transaction's key.
 #[derive(Debug)]
@@ -30,6 +32,24 @@ pub(crate) struct Answered<P> {
     pub id: u64,
     pub last: Bytes,
     pub peer: P,
+}
+
+/// The id a completed transaction reports when it terminates.
+pub(crate) trait Finished {
+    fn id(&self) -> u64;
+}
+
+/// A completed client transaction is its id alone.
+impl Finished for u64 {
+    fn id(&self) -> u64 {
+        *self
+    }
+}
+
+impl<P> Finished for Answered<P> {
+    fn id(&self) -> u64 {
+        self.id
+    }
 }
 
 /// The keys of completed transactions of one kind, in the order their timer fires.
@@ -55,12 +75,24 @@ impl<K> Expiries<K> {
         self.0.front().map(|(at, _)| *at)
     }
 
-    /// The next key due at `now`, taken off the queue.
-    pub fn pop_due(&mut self, now: Instant) -> Option<K> {
-        if self.next()? > now {
-            return None;
+    /// Ends every transaction due at `now`: removes it from `table` and reports it
+    /// terminated.
+    pub fn expire<D: Finished>(
+        &mut self,
+        now: Instant,
+        table: &mut Map<K, Slot<D>>,
+        events: &mut VecDeque<TxEvent>,
+    ) where
+        K: Hash + Eq,
+    {
+        while self.next().is_some_and(|at| at <= now) {
+            let Some((_, key)) = self.0.pop_front() else {
+                return;
+            };
+            if let Some(Slot::Done(d)) = table.remove(&key) {
+                events.push_back(TxEvent::Terminated { tx: TxId(d.id()) });
+            }
         }
-        self.0.pop_front().map(|(_, k)| k)
     }
 
     /// Completed transactions held.

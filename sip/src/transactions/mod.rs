@@ -427,20 +427,10 @@ impl<P: Clone> TransactionLayer<P> {
                 })
             });
         }
-        while let Some(key) = self.clients_done.pop_due(now) {
-            if let Some(Slot::Done(id)) = self.clients.remove(&key) {
-                self.out
-                    .events
-                    .push_back(TxEvent::Terminated { tx: TxId(id) });
-            }
-        }
-        while let Some(key) = self.servers_done.pop_due(now) {
-            if let Some(Slot::Done(d)) = self.servers.remove(&key) {
-                self.out
-                    .events
-                    .push_back(TxEvent::Terminated { tx: TxId(d.id) });
-            }
-        }
+        self.clients_done
+            .expire(now, &mut self.clients, &mut self.out.events);
+        self.servers_done
+            .expire(now, &mut self.servers, &mut self.out.events);
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit<P>> {

@@ -55,7 +55,9 @@ pub enum Timer {
 
 /// Deadline slots per transaction: each kind of transaction runs at most four timers
 /// (client INVITE A, B, D, M; client non-INVITE E, F, K; server INVITE G, H, I, L;
-/// server non-INVITE J), so timers of different kinds share slots.
+/// server non-INVITE J), so timers of different kinds share slots. J and K are never
+/// armed as deadlines: a transaction they would end has left the live table for the
+/// queues of `completed.rs`; their slots are kept so that the mapping stays total.
 const SLOTS: usize = 4;
 
 impl Timer {
@@ -87,9 +89,8 @@ impl TimerConfig {
 }
 
 /// The deadlines a transaction has set, one slot per timer of its kind. Four slots, not
-/// one per timer of the RFC's twelve: every live transaction (tens of thousands a second
-/// kept 32 s for Timer J under load) carries them in the layer's table, whose rows are
-/// moved when it grows.
+/// one per timer of the RFC's twelve: every live transaction carries them in the layer's
+/// table, whose rows are moved when it grows.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Deadlines([Option<std::time::Instant>; SLOTS]);
 

@@ -55,15 +55,15 @@ pub(crate) async fn registrations(
     let bindings = s.store.bindings(&u.aor, now).await?;
     Ok(Json(
         bindings
-            .into_iter()
+            .iter()
             .map(|b| Registration {
-                contact: b.contact,
+                contact: b.contact.clone(),
                 expires_in: b.expires_at.saturating_sub(now),
                 transport: Transport::name_of(b.flow.transport).into(),
-                remote: b.flow.remote,
-                frontend: b.flow.frontend_id,
-                user_agent: b.user_agent,
-                instance: b.instance,
+                remote: b.flow.remote.clone(),
+                frontend: b.flow.frontend_id.clone(),
+                user_agent: b.user_agent.clone(),
+                instance: b.instance.clone(),
             })
             .collect(),
     ))

@@ -48,7 +48,7 @@ async fn the_pool_store_reconnects_after_restarts() {
     let aor = Aor::parse("alice@example.com").unwrap();
     s.replace_bindings(
         &aor,
-        &[battery::binding_for(&aor, "sip:a@10.0.0.1", u64::MAX / 2)],
+        vec![battery::binding_for(&aor, "sip:a@10.0.0.1", u64::MAX / 2)].into(),
     )
     .await
     .unwrap();

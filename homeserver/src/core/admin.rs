@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use super::{fork::Origin, now_secs, Command, Core, HomeServer};
 use crate::{
     presence::pidf::Pidf,
-    store::{Aor, Outcome},
+    store::{Aor, Binding, Outcome},
 };
 
 /// A notification for one user.
@@ -97,7 +97,7 @@ impl Core {
             return;
         }
         let req = self.notice_request(&n);
-        let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
+        let targets = bindings.iter().map(Binding::target);
         let origin = Origin::Notice(Some(reply));
         if let Err(req) = self.start_fork(origin, req, None, targets, None).await {
             // The caller learns Failed(503) from the dropped answer.

@@ -85,26 +85,27 @@ fn unreachable(code: u16) -> bool {
 }
 
 impl Core {
-    /// Sends `req` to every `(contact, flow)` target. The request is kept by the fork;
-    /// when no branch could be started it is handed back, for the caller's answer.
-    pub(super) async fn start_fork(
+    /// Sends `req` to every `(contact, flow)` target (`Binding::target`). The request is
+    /// kept by the fork; when no branch could be started it is handed back, for the
+    /// caller's answer.
+    pub(super) async fn start_fork<'a>(
         &mut self,
         origin: Origin,
         req: Request,
         sender: Option<Aor>,
-        targets: Vec<(String, FlowRef)>,
+        targets: impl IntoIterator<Item = (&'a str, &'a FlowRef)>,
         rr_from: Option<FlowRef>,
     ) -> Result<(), Request> {
         let id = self.next_fork;
         let is_invite = req.method == Method::Invite;
-        let mut branches = Vec::with_capacity(targets.len());
+        let mut branches = Vec::new();
         for (contact, to_flow) in targets {
-            let b = self.branch_request(&req, &contact, &to_flow, rr_from.as_ref());
-            let reliable = flow::reliable(&to_flow);
+            let b = self.branch_request(&req, contact, to_flow, rr_from.as_ref());
+            let reliable = flow::reliable(to_flow);
             let invite = is_invite.then(|| b.clone());
             match self
                 .txl
-                .send_request(b, Arc::new(to_flow), reliable, Instant::now())
+                .send_request(b, Arc::new(to_flow.clone()), reliable, Instant::now())
             {
                 Ok(tx) => {
                     self.branch_of.insert(tx, id);

@@ -8,7 +8,7 @@ use herald_sip::{HeaderName, Request, StatusCode, Uri};
 use super::{fork::Origin, now_ms, now_secs, At, Core};
 use crate::{
     reply,
-    store::{Aor, ArchiveEntry, Binding, Outcome, StoreResult, StoredMessage, User},
+    store::{Aor, ArchiveEntry, Binding, Bindings, Outcome, StoreResult, StoredMessage, User},
 };
 
 impl Core {
@@ -57,7 +57,7 @@ impl Core {
         req: Request,
         sender: Option<Aor>,
         recipient: Aor,
-        bindings: StoreResult<Vec<Binding>>,
+        bindings: StoreResult<Bindings>,
     ) {
         let cfg = self.cfg.clone();
         let bindings = match bindings {
@@ -81,7 +81,7 @@ impl Core {
             return self.store_offline(at, req, sender).await;
         }
         tracing::debug!(to = %recipient, devices = bindings.len(), "forking MESSAGE");
-        let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
+        let targets = bindings.iter().map(Binding::target);
         let origin = Origin::Client(stx);
         if let Err(req) = self
             .start_fork(origin, req, sender.clone(), targets, None)
@@ -216,7 +216,7 @@ impl Core {
         let mut req = self.server_message(&aor, &msg.from, &msg.content_type, msg.body.into());
         req.headers
             .push(HeaderName::Date, http_date(msg.received_at_ms / 1000));
-        let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
+        let targets = bindings.iter().map(Binding::target);
         let origin = Origin::Offline {
             aor: aor.clone(),
             msg_id: msg.id,

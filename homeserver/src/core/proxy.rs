@@ -13,7 +13,7 @@ use super::{
     forward::{pop_our_routes, OurRoute},
     now_secs, At, Core,
 };
-use crate::{flow, reply};
+use crate::{flow, reply, store::Binding};
 
 impl Core {
     /// INVITE, OPTIONS, REFER, INFO, UPDATE to a user of this domain (sender already
@@ -54,7 +54,7 @@ impl Core {
             Method::Invite | Method::Refer | Method::Subscribe
         );
         let rr = dialog.then_some(from_flow);
-        let targets = bindings.into_iter().map(|b| (b.contact, b.flow)).collect();
+        let targets = bindings.iter().map(Binding::target);
         tracing::info!(to = %user.aor, method = %req.method.as_str(), "proxying");
         if let Err(req) = self
             .start_fork(Origin::Client(stx), req, None, targets, rr)
@@ -114,7 +114,7 @@ impl Core {
             return self.reply(&at, r).await;
         };
         let rr = matches!(req.method, Method::Refer | Method::Subscribe).then_some(from);
-        let targets = vec![(target, to_flow)];
+        let targets = [(target.as_str(), &to_flow)];
         if let Err(req) = self
             .start_fork(Origin::Client(stx), req, None, targets, rr)
             .await

@@ -6,7 +6,7 @@
 use herald_sip::Request;
 
 use super::{lanes::Settled, now_secs, At, Core};
-use crate::store::{Aor, Binding, StoreResult};
+use crate::store::{Aor, Bindings, StoreResult};
 
 /// A MESSAGE waiting for its recipient's devices.
 pub(super) struct Waiting {
@@ -19,7 +19,7 @@ pub(super) struct Waiting {
 pub(super) struct Looked {
     recipient: Aor,
     waiting: Waiting,
-    bindings: StoreResult<Vec<Binding>>,
+    bindings: StoreResult<Bindings>,
 }
 
 impl Core {

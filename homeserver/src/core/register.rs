@@ -13,12 +13,12 @@ use super::{lanes::Settled, now_secs, At, Core};
 use crate::{
     config::HomeConfig,
     registrar, reply,
-    store::{Aor, Binding, Store, StoreError},
+    store::{Aor, Bindings, Store, StoreError},
 };
 
 /// What the registrar decided: the bindings now in force, or the answer to a refused
 /// request; `Err` when the store failed.
-type Outcome = Result<Result<Vec<Binding>, Response>, StoreError>;
+type Outcome = Result<Result<Bindings, Response>, StoreError>;
 
 /// A REGISTER whose bindings are to be read, applied and written.
 pub(super) struct Waiting {
@@ -48,7 +48,8 @@ async fn apply_and_write(
     let existing = store.bindings(aor, now).await?;
     match registrar::apply(req, aor, &existing, flow, now, cfg) {
         Ok(Some(set)) => {
-            store.replace_bindings(aor, &set).await?;
+            let set = Bindings::from(set);
+            store.replace_bindings(aor, set.clone()).await?;
             Ok(Ok(set))
         }
         Ok(None) => Ok(Ok(existing)),

@@ -95,14 +95,17 @@ pub async fn bindings(s: &dyn Store) {
     let aor = Aor::parse("carol@example.com").unwrap();
     let b1 = binding_for(&aor, "sip:carol@10.0.0.1", 100);
     let b2 = binding_for(&aor, "sip:carol@10.0.0.2;transport=tcp", 200);
-    s.replace_bindings(&aor, &[b1.clone(), b2.clone()])
+    s.replace_bindings(&aor, vec![b1.clone(), b2.clone()].into())
         .await
         .unwrap();
     assert_eq!(s.bindings(&aor, 50).await.unwrap().len(), 2);
-    assert_eq!(s.bindings(&aor, 150).await.unwrap(), vec![b2.clone()]);
+    assert_eq!(
+        s.bindings(&aor, 150).await.unwrap().to_vec(),
+        vec![b2.clone()]
+    );
     assert_eq!(s.expire_bindings(150).await.unwrap(), 1);
-    assert_eq!(s.bindings(&aor, 0).await.unwrap(), vec![b2]);
-    s.replace_bindings(&aor, &[]).await.unwrap();
+    assert_eq!(s.bindings(&aor, 0).await.unwrap().to_vec(), vec![b2]);
+    s.replace_bindings(&aor, Bindings::default()).await.unwrap();
     assert!(s.bindings(&aor, 0).await.unwrap().is_empty());
 }
 
@@ -169,7 +172,7 @@ pub async fn batches(s: &dyn Store) {
     .await
     .unwrap();
     assert_eq!(
-        s.bindings(&aor, 0).await.unwrap(),
+        s.bindings(&aor, 0).await.unwrap().to_vec(),
         vec![b2],
         "in order, then expired"
     );

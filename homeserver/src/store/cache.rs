@@ -48,8 +48,8 @@ use tokio::sync::mpsc;
 
 use super::{
     Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, BatchWrite,
-    BatchWriter, Binding, BindingStore, Credentials, Document, DocumentStore, OfflineStore,
-    PresenceStore, PublicationRecord, Store, StoreResult, StoredMessage, StoredNews,
+    BatchWriter, Binding, BindingStore, Bindings, Credentials, Document, DocumentStore,
+    OfflineStore, PresenceStore, PublicationRecord, Store, StoreResult, StoredMessage, StoredNews,
     SubscriptionRecord, TokenStore, User, UserStore,
 };
 
@@ -457,23 +457,27 @@ impl DocumentStore for CachedStore {
 
 #[async_trait]
 impl BindingStore for CachedStore {
-    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Vec<Binding>> {
+    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Bindings> {
         if self.bindings_through {
             return self.inner.bindings(aor, now_secs).await;
         }
         let cached = lock(&self.bindings).get(aor).cloned();
         let all = match cached {
             Some(b) => b,
-            None if self.bindings_complete => return Ok(Vec::new()),
+            None if self.bindings_complete => return Ok(Bindings::default()),
             None => {
                 // Every binding, expired or not: the sweep removes expired ones.
                 let loaded = self.inner.bindings(aor, 0).await?;
                 lock(&self.bindings)
                     .entry(aor.clone())
-                    .or_insert_with(|| loaded.into())
+                    .or_insert(loaded)
                     .clone()
             }
         };
+        // The shared set itself unless one of its bindings expired since the last sweep.
+        if all.iter().all(|b| b.expires_at > now_secs) {
+            return Ok(all);
+        }
         Ok(all
             .iter()
             .filter(|b| b.expires_at > now_secs)
@@ -481,13 +485,13 @@ impl BindingStore for CachedStore {
             .collect())
     }
 
-    async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
+    async fn replace_bindings(&self, aor: &Aor, bindings: Bindings) -> StoreResult<()> {
         if self.bindings_through {
             return self.inner.replace_bindings(aor, bindings).await;
         }
-        let set: Arc<[Binding]> = bindings.into();
-        lock(&self.bindings).insert(aor.clone(), set.clone());
-        self.queue(BatchWrite::Bindings(aor.clone(), set)).await;
+        lock(&self.bindings).insert(aor.clone(), bindings.clone());
+        self.queue(BatchWrite::Bindings(aor.clone(), bindings))
+            .await;
         Ok(())
     }
 
@@ -625,17 +629,26 @@ mod tests {
         for cseq in 1..=20 {
             b.cseq = cseq;
             cache
-                .replace_bindings(&aor, std::slice::from_ref(&b))
+                .replace_bindings(&aor, vec![b.clone()].into())
                 .await
                 .unwrap();
         }
-        cache.replace_bindings(&aor, &[]).await.unwrap();
-        cache.replace_bindings(&aor, &[b.clone()]).await.unwrap();
-        assert_eq!(cache.bindings(&aor, 0).await.unwrap(), vec![b.clone()]);
+        cache
+            .replace_bindings(&aor, Bindings::default())
+            .await
+            .unwrap();
+        cache
+            .replace_bindings(&aor, vec![b.clone()].into())
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.bindings(&aor, 0).await.unwrap().to_vec(),
+            vec![b.clone()]
+        );
         drop(cache);
         writer.await.unwrap();
         assert_eq!(
-            inner.bindings(&aor, 0).await.unwrap(),
+            inner.bindings(&aor, 0).await.unwrap().to_vec(),
             vec![b],
             "last write wins"
         );
@@ -697,7 +710,7 @@ mod tests {
             ["amy", "ben", "cat", "dan"].map(|u| Aor::parse(&format!("{u}@example.com")).unwrap());
         let b = super::super::battery::binding_for(&amy, "sip:amy@10.0.0.1", 500);
         inner
-            .replace_bindings(&amy, std::slice::from_ref(&b))
+            .replace_bindings(&amy, vec![b.clone()].into())
             .await
             .unwrap();
         let (m, record) = message_for(&ben);
@@ -707,13 +720,16 @@ mod tests {
         assert_eq!(cache.warm().await.unwrap(), (1, 1));
         // Written behind the cache's back after warming: the cache does not read them,
         // which shows that its answers come from what it read at start.
-        inner.replace_bindings(&amy, &[]).await.unwrap();
+        inner
+            .replace_bindings(&amy, Bindings::default())
+            .await
+            .unwrap();
         let d = super::super::battery::binding_for(&dan, "sip:dan@10.0.0.4", 500);
-        inner.replace_bindings(&dan, &[d]).await.unwrap();
+        inner.replace_bindings(&dan, vec![d].into()).await.unwrap();
         let (m_cat, record_cat) = message_for(&cat);
         inner.store_message(&m_cat, &record_cat).await.unwrap();
 
-        assert_eq!(cache.bindings(&amy, 0).await.unwrap(), vec![b]);
+        assert_eq!(cache.bindings(&amy, 0).await.unwrap().to_vec(), vec![b]);
         assert!(cache.bindings(&dan, 0).await.unwrap().is_empty());
         assert_eq!(
             cache.pending(&ben).await.unwrap().len(),

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 
 use super::{
     pg::PgStore, redis::RedisStore, Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchiveStore,
-    ArchivedRecord, BatchWrite, BatchWriter, Binding, BindingStore, Credentials, Document,
-    DocumentStore, OfflineStore, PresenceStore, PublicationRecord, StoreResult, StoredMessage,
-    StoredNews, SubscriptionRecord, TokenStore, User, UserStore,
+    ArchivedRecord, BatchWrite, BatchWriter, Binding, BindingStore, Bindings, Credentials,
+    Document, DocumentStore, OfflineStore, PresenceStore, PublicationRecord, StoreResult,
+    StoredMessage, StoredNews, SubscriptionRecord, TokenStore, User, UserStore,
 };
 
 /// PostgreSQL and Redis as one [`super::Store`].
@@ -53,7 +53,7 @@ impl UserStore for PoolStore {
     /// The user, their offline messages (PostgreSQL) and their bindings (Redis).
     async fn remove_user(&self, aor: &Aor) -> StoreResult<()> {
         self.pg.remove_user(aor).await?;
-        self.redis.replace_bindings(aor, &[]).await
+        self.redis.replace_bindings(aor, Bindings::default()).await
     }
     async fn set_disabled(&self, aor: &Aor, disabled: bool) -> StoreResult<()> {
         self.pg.set_disabled(aor, disabled).await
@@ -71,10 +71,10 @@ impl UserStore for PoolStore {
 
 #[async_trait]
 impl BindingStore for PoolStore {
-    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Vec<Binding>> {
+    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Bindings> {
         self.redis.bindings(aor, now_secs).await
     }
-    async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
+    async fn replace_bindings(&self, aor: &Aor, bindings: Bindings) -> StoreResult<()> {
         self.redis.replace_bindings(aor, bindings).await
     }
     async fn expire_bindings(&self, now_secs: u64) -> StoreResult<u64> {

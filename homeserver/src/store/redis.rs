@@ -15,8 +15,8 @@ use redis::{aio::ConnectionManager, AsyncCommands, Pipeline};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Aor, Binding, BindingStore, PresenceStore, PublicationRecord, StoreError, StoreResult,
-    StoredNews, SubscriptionRecord,
+    Aor, Binding, BindingStore, Bindings, PresenceStore, PublicationRecord, StoreError,
+    StoreResult, StoredNews, SubscriptionRecord,
 };
 
 /// Redis's half of the pool store.
@@ -278,7 +278,7 @@ impl RedisStore {
 
 #[async_trait]
 impl BindingStore for RedisStore {
-    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Vec<Binding>> {
+    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Bindings> {
         let mut c = self.conn.clone();
         let all: Vec<(String, String)> = c
             .hgetall(self.key(&format!("b:{aor}")))
@@ -296,11 +296,11 @@ impl BindingStore for RedisStore {
                 .cmp(&a.q.unwrap_or(1000))
                 .then_with(|| a.contact.cmp(&b.contact))
         });
-        Ok(out)
+        Ok(out.into())
     }
 
-    async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
-        self.write_all(&[(aor, bindings)], None, &[], &[]).await
+    async fn replace_bindings(&self, aor: &Aor, bindings: Bindings) -> StoreResult<()> {
+        self.write_all(&[(aor, &bindings)], None, &[], &[]).await
     }
 
     async fn expire_bindings(&self, now_secs: u64) -> StoreResult<u64> {

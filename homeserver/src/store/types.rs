@@ -119,6 +119,13 @@ pub struct Binding {
     pub user_agent: Option<String>,
 }
 
+impl Binding {
+    /// Where a request for this binding goes: its contact, down its flow.
+    pub fn target(&self) -> (&str, &FlowRef) {
+        (&self.contact, &self.flow)
+    }
+}
+
 /// A message held for a recipient with no device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {

@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use super::{backend, chunks::pow2_chunks, SqliteStore};
 use crate::store::{
-    Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore, OfflineStore, StoreResult,
-    StoredMessage,
+    Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore, Bindings, OfflineStore,
+    StoreResult, StoredMessage,
 };
 
 const BINDING_COLUMNS: &str = "aor, contact, q, expires_at, call_id, cseq, instance, reg_id, \
@@ -42,7 +42,7 @@ pub(super) fn i64_of(v: u64) -> i64 {
 
 #[async_trait]
 impl BindingStore for SqliteStore {
-    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Vec<Binding>> {
+    async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Bindings> {
         let rows = sqlx::query(&format!(
             "SELECT {BINDING_COLUMNS} FROM bindings WHERE aor = ? AND expires_at > ? \
              ORDER BY COALESCE(q, 1000) DESC, contact"
@@ -52,12 +52,15 @@ impl BindingStore for SqliteStore {
         .fetch_all(self.pool())
         .await
         .map_err(backend)?;
-        rows.iter().map(binding_of).collect()
+        rows.iter()
+            .map(binding_of)
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Into::into)
     }
 
-    async fn replace_bindings(&self, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
+    async fn replace_bindings(&self, aor: &Aor, bindings: Bindings) -> StoreResult<()> {
         let mut tx = self.pool().begin().await.map_err(backend)?;
-        replace_in(&mut tx, aor, bindings).await?;
+        replace_in(&mut tx, aor, &bindings).await?;
         tx.commit().await.map_err(backend)
     }
 

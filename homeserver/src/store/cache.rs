@@ -116,8 +116,12 @@ const BATCH: usize = 512;
 /// The first and the longest pause before a failed batch is tried again.
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
-/// How long a batch may gather after its first write.
-const BATCH_WINDOW: Duration = Duration::from_millis(10);
+/// How long a batch may gather after its first write. Each batch costs a transaction and
+/// a few statements whatever its size: 50 ms rather than 10 cut the server's CPU per
+/// REGISTER by ~7 % at 9,000/s (fewer, larger batches). It is also how much of the
+/// binding refreshes and archive records a `kill -9` can lose; offline messages are
+/// written before they are acknowledged, not here.
+const BATCH_WINDOW: Duration = Duration::from_millis(50);
 
 pub struct CachedStore {
     inner: Arc<dyn Store>,

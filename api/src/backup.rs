@@ -158,7 +158,9 @@ pub(crate) async fn restore(
                 done.offline_messages += 1;
             }
             Checked::Archive(e) => {
-                s.store.archive(&e).await?;
+                // Written through, not behind: when the restore answers, what it counted
+                // is stored (and searchable).
+                s.store.archive_durably(&e).await?;
                 done.archive_records += 1;
             }
         }

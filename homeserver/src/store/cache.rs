@@ -459,6 +459,18 @@ impl DocumentStore for CachedStore {
     }
 }
 
+/// The bindings of `set` still in force at `now_secs`, as a new set; `None` when none has
+/// expired (the shared set itself is then the answer). The set is shared with readers and
+/// queued writes: rebuilt, never edited.
+fn unexpired(set: &Bindings, now_secs: u64) -> Option<Bindings> {
+    set.iter().any(|b| b.expires_at <= now_secs).then(|| {
+        set.iter()
+            .filter(|b| b.expires_at > now_secs)
+            .cloned()
+            .collect()
+    })
+}
+
 #[async_trait]
 impl BindingStore for CachedStore {
     async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Bindings> {
@@ -478,15 +490,7 @@ impl BindingStore for CachedStore {
                     .clone()
             }
         };
-        // The shared set itself unless one of its bindings expired since the last sweep.
-        if all.iter().all(|b| b.expires_at > now_secs) {
-            return Ok(all);
-        }
-        Ok(all
-            .iter()
-            .filter(|b| b.expires_at > now_secs)
-            .cloned()
-            .collect())
+        Ok(unexpired(&all, now_secs).unwrap_or(all))
     }
 
     async fn replace_bindings(&self, aor: &Aor, bindings: Bindings) -> StoreResult<()> {
@@ -504,16 +508,9 @@ impl BindingStore for CachedStore {
         // database, which may not have applied the latest write yet.
         let mut n = 0u64;
         for list in lock(&self.bindings).values_mut() {
-            // The set is shared with queued writes: rebuilt, not edited, and only when
-            // something in it expired.
-            if list.iter().any(|b| b.expires_at <= now_secs) {
-                let before = list.len();
-                *list = list
-                    .iter()
-                    .filter(|b| b.expires_at > now_secs)
-                    .cloned()
-                    .collect();
-                n += (before - list.len()) as u64;
+            if let Some(kept) = unexpired(list, now_secs) {
+                n += (list.len() - kept.len()) as u64;
+                *list = kept;
             }
         }
         self.queue(BatchWrite::Expire(now_secs)).await;

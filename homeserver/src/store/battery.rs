@@ -164,19 +164,49 @@ pub async fn batches(s: &dyn Store) {
         outcome: Outcome::Stored,
     };
     s.write_batch(&[
-        BatchWrite::Bindings(aor.clone(), vec![b1.clone()].into()),
+        BatchWrite::Bindings(aor.clone(), vec![b1.clone()].into(), Dropped::Maybe),
         BatchWrite::Archive(entry.clone()),
-        BatchWrite::Bindings(aor.clone(), vec![b1, b2.clone()].into()),
+        BatchWrite::Bindings(aor.clone(), vec![b1, b2.clone()].into(), Dropped::Nothing),
         BatchWrite::Expire(200),
     ])
     .await
     .unwrap();
     assert_eq!(
         s.bindings(&aor, 0).await.unwrap().to_vec(),
-        vec![b2],
+        vec![b2.clone()],
         "in order, then expired"
     );
     assert_eq!(s.archived(&aor, 10).await.unwrap(), vec![entry]);
+
+    // A refresh of the contact already bound is written in place; a contact dropped by
+    // any write of a batch is gone even when a later write of that batch drops nothing.
+    let mut b2_later = b2.clone();
+    b2_later.expires_at = 400;
+    b2_later.cseq += 1;
+    let refresh = vec![b2_later.clone()];
+    s.write_batch(&[BatchWrite::Bindings(
+        aor.clone(),
+        refresh.into(),
+        Dropped::Nothing,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.bindings(&aor, 0).await.unwrap().to_vec(),
+        vec![b2_later.clone()]
+    );
+    let b3 = binding_for(&aor, "sip:fay@10.0.0.3", 500);
+    s.write_batch(&[
+        BatchWrite::Bindings(aor.clone(), vec![b3.clone()].into(), Dropped::Maybe),
+        BatchWrite::Bindings(aor.clone(), vec![b3.clone()].into(), Dropped::Nothing),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.bindings(&aor, 0).await.unwrap().to_vec(),
+        vec![b3],
+        "the dropped contact is gone"
+    );
 
     // A batch larger than one statement's worth of rows: every entry keeps its own
     // recipients (the link from recipient to entry is by id).

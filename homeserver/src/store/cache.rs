@@ -48,7 +48,7 @@ use tokio::sync::mpsc;
 
 use super::{
     Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, BatchWrite,
-    BatchWriter, Binding, BindingStore, Bindings, Credentials, Document, DocumentStore,
+    BatchWriter, Binding, BindingStore, Bindings, Credentials, Document, DocumentStore, Dropped,
     OfflineStore, PresenceStore, PublicationRecord, Store, StoreResult, StoredMessage, StoredNews,
     SubscriptionRecord, TokenStore, User, UserStore,
 };
@@ -149,7 +149,15 @@ pub struct CachedStore {
     /// … and every AOR with a stored message is in this set (kept as messages are stored
     /// and found delivered).
     waiting: Mutex<Option<HashSet<Aor>>>,
+    /// When expired bindings were last swept from the written-behind copy.
+    db_swept_at: Mutex<Option<u64>>,
 }
+
+/// How often expired bindings are swept from the written-behind copy (the memory copy is
+/// swept at every call). Readers of the database skip expired rows anyway, and the
+/// embedded store keeps no expiry index (a refresh would move the row's entry in it), so
+/// a sweep reads the whole table: once a minute, not once a second.
+const DB_SWEEP_SECS: u64 = 60;
 
 impl CachedStore {
     /// Wraps `inner`; the returned task ends once the store is dropped and every queued
@@ -190,6 +198,7 @@ impl CachedStore {
             following,
             bindings_complete: false,
             waiting: Mutex::new(None),
+            db_swept_at: Mutex::new(None),
         };
         Ok((store, writer))
     }
@@ -471,6 +480,23 @@ fn unexpired(set: &Bindings, now_secs: u64) -> Option<Bindings> {
     })
 }
 
+/// What replacing `old` (the cached set, expired bindings included until the sweep; `None`
+/// when the AOR was not cached) with `new` drops: the written-behind rows of a contact
+/// not in `new` must go. Compared as stored, contact text for contact text (the store's
+/// key); a refresh that respells a contact counts as dropping the old spelling.
+fn dropped(old: Option<&[Binding]>, new: &[Binding]) -> Dropped {
+    match old {
+        Some(old)
+            if old
+                .iter()
+                .all(|o| new.iter().any(|b| b.contact == o.contact)) =>
+        {
+            Dropped::Nothing
+        }
+        _ => Dropped::Maybe,
+    }
+}
+
 #[async_trait]
 impl BindingStore for CachedStore {
     async fn bindings(&self, aor: &Aor, now_secs: u64) -> StoreResult<Bindings> {
@@ -497,8 +523,9 @@ impl BindingStore for CachedStore {
         if self.bindings_through {
             return self.inner.replace_bindings(aor, bindings).await;
         }
-        lock(&self.bindings).insert(aor.clone(), bindings.clone());
-        self.queue(BatchWrite::Bindings(aor.clone(), bindings))
+        let old = lock(&self.bindings).insert(aor.clone(), bindings.clone());
+        let dropped = dropped(old.as_deref(), &bindings);
+        self.queue(BatchWrite::Bindings(aor.clone(), bindings, dropped))
             .await;
         Ok(())
     }
@@ -513,7 +540,18 @@ impl BindingStore for CachedStore {
                 *list = kept;
             }
         }
-        self.queue(BatchWrite::Expire(now_secs)).await;
+        let due = {
+            let mut last = lock(&self.db_swept_at);
+            let due = self.bindings_through
+                || last.is_none_or(|t| now_secs.saturating_sub(t) >= DB_SWEEP_SECS);
+            if due {
+                *last = Some(now_secs);
+            }
+            due
+        };
+        if due {
+            self.queue(BatchWrite::Expire(now_secs)).await;
+        }
         Ok(n)
     }
 }
@@ -653,6 +691,33 @@ mod tests {
             vec![b],
             "last write wins"
         );
+    }
+
+    #[test]
+    fn a_write_drops_what_the_cached_set_had_and_the_new_one_lacks() {
+        let aor = Aor::parse("zoe@example.com").unwrap();
+        let at =
+            |contact: &str, expires| super::super::battery::binding_for(&aor, contact, expires);
+        let (a, b) = (at("sip:zoe@10.0.0.1", 100), at("sip:zoe@10.0.0.2", 100));
+        let a_refreshed = at("sip:zoe@10.0.0.1", 900);
+        let check = |old: Option<Vec<Binding>>, new: Vec<Binding>| dropped(old.as_deref(), &new);
+        assert_eq!(check(None, vec![a.clone()]), Dropped::Maybe, "not cached");
+        assert_eq!(
+            check(Some(vec![a.clone()]), vec![a_refreshed.clone()]),
+            Dropped::Nothing
+        );
+        assert_eq!(
+            check(Some(vec![a.clone()]), vec![a_refreshed.clone(), b.clone()]),
+            Dropped::Nothing
+        );
+        assert_eq!(check(Some(vec![]), vec![a.clone()]), Dropped::Nothing);
+        assert_eq!(
+            check(Some(vec![a.clone(), b.clone()]), vec![b.clone()]),
+            Dropped::Maybe
+        );
+        assert_eq!(check(Some(vec![a.clone()]), vec![]), Dropped::Maybe);
+        let respelled = at("sip:ZOE@10.0.0.1", 900);
+        assert_eq!(dropped(Some(&[a]), &[respelled]), Dropped::Maybe);
     }
 
     #[tokio::test]

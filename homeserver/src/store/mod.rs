@@ -211,12 +211,26 @@ pub trait PresenceStore: Send + Sync {
 /// One write of a batch (see [`BatchWriter`]).
 #[derive(Debug, Clone)]
 pub enum BatchWrite {
-    /// An AOR's bindings now (shared with the cache that queued the write).
-    Bindings(Aor, Bindings),
+    /// An AOR's bindings now (shared with the cache that queued the write), and whether
+    /// the store may hold bindings of that AOR the set no longer has.
+    Bindings(Aor, Bindings, Dropped),
     Expire(u64),
     Archive(ArchiveEntry),
     Publications(Aor, Vec<PublicationRecord>),
     Subscription(String, Option<SubscriptionRecord>),
+}
+
+/// Whether a binding set written behind lacks something the store may hold for its AOR.
+/// Most REGISTERs refresh the contacts already bound, and a writer that knows nothing
+/// was dropped updates those rows in place instead of deleting and inserting them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// Every binding of the AOR the store holds (unexpired) has its contact in the set:
+    /// writing the set's rows, inserted or updated, is enough.
+    Nothing,
+    /// A contact may be gone (or the writer of the batch cannot tell): the set replaces
+    /// all of the AOR's rows.
+    Maybe,
 }
 
 /// Applies many writes at once, in order, atomically where the backend can (one SQLite

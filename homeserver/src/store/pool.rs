@@ -188,7 +188,8 @@ impl BatchWriter for PoolStore {
         let mut expire = None;
         for w in batch {
             match w {
-                BatchWrite::Bindings(aor, set) => {
+                // Redis replaces the whole set whatever was dropped.
+                BatchWrite::Bindings(aor, set, _) => {
                     bindings.retain(|(a, _)| *a != aor);
                     bindings.push((aor, &set[..]));
                 }

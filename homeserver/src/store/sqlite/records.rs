@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use super::{backend, chunks::pow2_chunks, SqliteStore};
 use crate::store::{
-    Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore, Bindings, OfflineStore,
-    StoreResult, StoredMessage,
+    Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore, Bindings, Dropped,
+    OfflineStore, StoreResult, StoredMessage,
 };
 
 const BINDING_COLUMNS: &str = "aor, contact, q, expires_at, call_id, cseq, instance, reg_id, \
@@ -86,23 +86,41 @@ impl BindingStore for SqliteStore {
 pub(super) type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
 
 async fn replace_in(tx: &mut Tx<'_>, aor: &Aor, bindings: &[Binding]) -> StoreResult<()> {
-    replace_many(tx, &[(aor, bindings)]).await
+    write_sets(tx, &[(aor, bindings, Dropped::Maybe)]).await
 }
 
-/// Replaces the binding sets of several AORs with a few multi-row statements, whatever
-/// the number of AORs: a batch costs a handful of round trips to SQLite's thread, and
-/// the statements are of sizes already prepared ([`pow2_chunks`]).
-async fn replace_many(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding])]) -> StoreResult<()> {
-    for chunk in pow2_chunks(sets) {
+/// What a binding row's other columns become when its `(aor, contact)` is already there.
+const UPDATE_ON_CONFLICT: &str = " ON CONFLICT (aor, contact) DO UPDATE SET \
+     q = excluded.q, expires_at = excluded.expires_at, call_id = excluded.call_id, \
+     cseq = excluded.cseq, instance = excluded.instance, reg_id = excluded.reg_id, \
+     flow_frontend = excluded.flow_frontend, flow_conn = excluded.flow_conn, \
+     flow_transport = excluded.flow_transport, flow_remote = excluded.flow_remote, \
+     user_agent = excluded.user_agent";
+
+/// Writes the binding sets of several AORs with a few multi-row statements, whatever
+/// the number of AORs: the rows of the AORs that may have dropped a contact are deleted,
+/// then every set's rows are inserted, or updated in place where the contact is already
+/// bound. A refresh of the contacts already bound (most REGISTERs) so rewrites one table
+/// row in place instead of deleting and inserting the row and its key's index entry (and,
+/// until the expiry index went, that index's entry twice). A batch costs a handful of
+/// round trips to SQLite's thread, and the statements are of sizes already prepared
+/// ([`pow2_chunks`]).
+async fn write_sets(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding], Dropped)]) -> StoreResult<()> {
+    let pruned: Vec<&Aor> = sets
+        .iter()
+        .filter(|(_, _, d)| *d == Dropped::Maybe)
+        .map(|(aor, _, _)| *aor)
+        .collect();
+    for chunk in pow2_chunks(&pruned) {
         let mut del = sqlx::QueryBuilder::new("DELETE FROM bindings WHERE aor IN (");
         let mut list = del.separated(", ");
-        for (aor, _) in chunk {
+        for aor in chunk {
             list.push_bind(aor.as_str());
         }
         del.push(")");
         del.build().execute(&mut **tx).await.map_err(backend)?;
     }
-    let rows: Vec<&Binding> = sets.iter().flat_map(|(_, b)| b.iter()).collect();
+    let rows: Vec<&Binding> = sets.iter().flat_map(|(_, b, _)| b.iter()).collect();
     for chunk in pow2_chunks(&rows) {
         let mut ins = sqlx::QueryBuilder::new(format!("INSERT INTO bindings ({BINDING_COLUMNS}) "));
         ins.push_values(chunk, |mut row, b| {
@@ -120,6 +138,7 @@ async fn replace_many(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding])]) -> StoreResu
                 .push_bind(&b.flow.remote)
                 .push_bind(&b.user_agent);
         });
+        ins.push(UPDATE_ON_CONFLICT);
         ins.build().execute(&mut **tx).await.map_err(backend)?;
     }
     Ok(())
@@ -211,12 +230,17 @@ impl BatchWriter for SqliteStore {
     /// then expiry with the latest time: equivalent to applying the writes one by one,
     /// because a binding set never holds bindings already expired when it was written.
     async fn write_batch(&self, batch: &[BatchWrite]) -> StoreResult<()> {
-        let mut last: std::collections::HashMap<&Aor, &[Binding]> = Default::default();
+        // The last set of each AOR, dropping what any write of the batch dropped.
+        let mut last: std::collections::HashMap<&Aor, (&[Binding], Dropped)> = Default::default();
         let mut expire = None;
         for w in batch {
             match w {
-                BatchWrite::Bindings(aor, b) => {
-                    last.insert(aor, &b[..]);
+                BatchWrite::Bindings(aor, b, dropped) => {
+                    let dropped = match last.get(aor) {
+                        Some((_, Dropped::Maybe)) => Dropped::Maybe,
+                        _ => *dropped,
+                    };
+                    last.insert(aor, (&b[..], dropped));
                 }
                 BatchWrite::Expire(now) => expire = expire.max(Some(*now)),
                 BatchWrite::Archive(_)
@@ -224,9 +248,10 @@ impl BatchWriter for SqliteStore {
                 | BatchWrite::Subscription(..) => {}
             }
         }
-        let sets: Vec<(&Aor, &[Binding])> = last.into_iter().collect();
+        let sets: Vec<(&Aor, &[Binding], Dropped)> =
+            last.into_iter().map(|(a, (b, d))| (a, b, d)).collect();
         let mut tx = self.pool().begin().await.map_err(backend)?;
-        replace_many(&mut tx, &sets).await?;
+        write_sets(&mut tx, &sets).await?;
         let archived: Vec<&ArchiveEntry> = batch
             .iter()
             .filter_map(|w| match w {

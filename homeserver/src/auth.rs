@@ -69,23 +69,22 @@ pub fn conclude(
     now_secs: u64,
 ) -> Checked {
     let outcome = verifier.check(creds, method, uri, ha1, now_secs, replay);
-    let key = user.as_ref().map(|u| u.aor.as_str().to_owned());
-    if key
-        .as_deref()
-        .is_some_and(|k| bans.refuse_user(k, source, now_secs))
+    if user
+        .as_ref()
+        .is_some_and(|u| bans.refuse_user(u.aor.as_str(), source, now_secs))
     {
         return Checked::Refused;
     }
-    match (outcome, user.filter(|u| !u.disabled)) {
-        (AuthOutcome::Ok, Some(u)) => {
+    match (outcome, user) {
+        (AuthOutcome::Ok, Some(u)) if !u.disabled => {
             bans.success(source, u.aor.as_str(), now_secs);
             Checked::Ok(u)
         }
-        (AuthOutcome::Stale, Some(_)) => Checked::Stale,
-        (outcome, _) => {
+        (AuthOutcome::Stale, Some(u)) if !u.disabled => Checked::Stale,
+        (outcome, user) => {
             let name: &str = &creds.username;
             tracing::info!(user = %name, %source, ?outcome, method, "authentication failed");
-            bans.failure(source, key.as_deref(), now_secs);
+            bans.failure(source, user.as_ref().map(|u| u.aor.as_str()), now_secs);
             Checked::Refused
         }
     }

@@ -36,18 +36,29 @@ impl Core {
         if req.method == Method::Cancel {
             return self.on_cancel(at, req).await;
         }
-        // §16.3 step 2: the Request-URI scheme.
-        let uri_ok = match req.parse_uri() {
-            Ok(Uri::Sip(_)) => Ok(()),
+        // §16.3 step 2: the Request-URI scheme. The same parse answers what routing asks
+        // below (nothing on the way changes the Request-URI): is the target ours, and is
+        // it the server itself.
+        let target = match req.parse_uri() {
+            Ok(Uri::Sip(u)) => {
+                let local = match u.host {
+                    herald_sip::Host::Domain(d) => cfg.is_local(d),
+                    ref ip => cfg.is_local(&ip.to_string()),
+                };
+                Ok((local, u.user.is_none()))
+            }
             Ok(Uri::Tel(_)) => Err((StatusCode::NOT_FOUND, "No route for tel URIs")),
             Ok(_) => Err((StatusCode::UNSUPPORTED_URI_SCHEME, "Unsupported URI Scheme")),
             Err(_) => Err((StatusCode::BAD_REQUEST, "Bad Request-URI")),
         };
-        if let Err((status, reason)) = uri_ok {
-            return self
-                .reply(&at, reply::with_reason(&req, status, reason, &cfg))
-                .await;
-        }
+        let (local, to_server) = match target {
+            Ok(t) => t,
+            Err((status, reason)) => {
+                return self
+                    .reply(&at, reply::with_reason(&req, status, reason, &cfg))
+                    .await
+            }
+        };
         // Step 3: Max-Forwards.
         if req.headers.max_forwards().ok().flatten() == Some(0) {
             return self
@@ -56,11 +67,12 @@ impl Core {
         }
         // Step 5: Proxy-Require (and Require where this server is the UAS).
         let mut unsupported: Vec<String> = Vec::new();
-        let mut names = vec![HeaderName::ProxyRequire];
-        if req.method == Method::Register {
-            names.push(HeaderName::Require);
-        }
-        for name in &names {
+        let names: &[HeaderName] = if req.method == Method::Register {
+            &[HeaderName::ProxyRequire, HeaderName::Require]
+        } else {
+            &[HeaderName::ProxyRequire]
+        };
+        for name in names {
             if let Ok(tags) = req.headers.tokens(name, "Require") {
                 unsupported.extend(tags.into_iter().map(str::to_owned));
             }
@@ -79,17 +91,6 @@ impl Core {
         }
         let mut req = req;
         self.pop_self_routes(&mut req);
-        // One parse for both questions: is the target ours, and is it the server itself.
-        let (local, to_server) = match req.parse_uri() {
-            Ok(Uri::Sip(u)) => {
-                let local = match u.host {
-                    herald_sip::Host::Domain(d) => cfg.is_local(d),
-                    ref ip => cfg.is_local(&ip.to_string()),
-                };
-                (local, u.user.is_none())
-            }
-            _ => (cfg.is_local(""), false),
-        };
         if !local {
             let r = reply::with_reason(&req, StatusCode::FORBIDDEN, "Relaying not allowed", &cfg);
             return self.reply(&at, r).await;

@@ -3,7 +3,10 @@
 //! error response. Contacts match by `+sip.instance` when present (RFC 5626), otherwise by
 //! URI equality (§19.1.4).
 
-use std::net::{IpAddr, SocketAddr};
+use std::{
+    borrow::Cow,
+    net::{IpAddr, SocketAddr},
+};
 
 use herald_proto::v1::{FlowRef, Transport};
 use herald_sip::{
@@ -47,7 +50,9 @@ pub fn apply(
         }
         Some(Contact::Addrs(a)) => a,
     };
-    let mut out: Vec<Binding> = existing.to_vec();
+    // Existing bindings are borrowed until the end: a refreshed one is replaced, not
+    // copied first (most REGISTERs refresh the one binding an AOR has).
+    let mut out: Vec<Cow<'_, Binding>> = existing.iter().map(Cow::Borrowed).collect();
     // Each Contact's URI was parsed with it (a bad one fails `contact()` above).
     for na in &addrs {
         let requested = na
@@ -86,7 +91,7 @@ pub fn apply(
         if expires == 0 {
             continue;
         }
-        out.push(Binding {
+        out.push(Cow::Owned(Binding {
             aor: aor.clone(),
             contact: na.uri_raw.to_owned(),
             q: na.q(),
@@ -97,9 +102,9 @@ pub fn apply(
             reg_id,
             flow: binding_flow(flow, &na.uri),
             user_agent: req.headers.user_agent().map(str::to_owned),
-        });
+        }));
     }
-    Ok(Some(out))
+    Ok(Some(out.into_iter().map(Cow::into_owned).collect()))
 }
 
 /// The 200 OK listing every current binding with its remaining time.

@@ -1,7 +1,7 @@
 //! Challenges (`WWW-Authenticate` / `Proxy-Authenticate` values): built by the server,
 //! parsed by clients (and by Herald's own load generator and tests).
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use super::{
     params::{parse_scheme_and_params, take},
@@ -79,8 +79,14 @@ impl fmt::Display for Challenge {
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+/// A quoted-string's content: `\` and `"` escaped; borrowed when there is neither (a
+/// realm or a nonce practically always).
+fn escape(s: &str) -> Cow<'_, str> {
+    if s.contains(['\\', '"']) {
+        Cow::Owned(s.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 #[cfg(test)]

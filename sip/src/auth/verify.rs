@@ -21,6 +21,19 @@ pub fn expected_response(creds: &Credentials<'_>, method: &str, ha1: &str) -> St
 }
 
 /// Why credentials were refused.
+/// Whether `sent` is the lower-case hex `expected`, in either case, compared in constant
+/// time (lower-cased on the stack: a digest is at most 64 characters).
+fn same_hex(expected: &str, sent: &str) -> bool {
+    let mut lower = [0u8; 64];
+    let Some(lower) = lower.get_mut(..sent.len()) else {
+        return false;
+    };
+    for (l, c) in lower.iter_mut().zip(sent.bytes()) {
+        *l = c.to_ascii_lowercase();
+    }
+    bool::from(expected.as_bytes().ct_eq(lower))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailReason {
     RealmMismatch,
@@ -112,8 +125,7 @@ impl Verifier {
             return AuthOutcome::Failed(FailReason::UriMismatch);
         }
         let expected = expected_response(creds, method, ha1);
-        let sent = creds.response.to_ascii_lowercase();
-        if !bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) {
+        if !same_hex(&expected, &creds.response) {
             return AuthOutcome::Failed(FailReason::WrongResponse);
         }
         if nonce == NonceStatus::Stale {

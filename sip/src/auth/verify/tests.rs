@@ -163,3 +163,28 @@ fn rfc2069_form_without_qop() {
     let mut g = MemoryReplayGuard::new(300, 100);
     assert_eq!(check(&v, &header, "secret", NOW, &mut g), AuthOutcome::Ok);
 }
+
+#[test]
+fn a_response_in_upper_case_hex_is_accepted_and_an_overlong_one_refused() {
+    let v = verifier();
+    for ch in v.challenges(NOW, 1, false) {
+        let header = answer(&ch, "alice", "secret", "REGISTER", "sip:example.com", 1);
+        let response = Credentials::parse(&header)
+            .expect("creds")
+            .response
+            .to_string();
+        let upper = header.replace(&response, &response.to_ascii_uppercase());
+        assert_ne!(upper, header);
+        let mut g = MemoryReplayGuard::new(300, 100);
+        assert_eq!(
+            check(&v, &upper, "secret", NOW + 5, &mut g),
+            AuthOutcome::Ok
+        );
+        let overlong = header.replace(&response, &format!("{response}{}", "0".repeat(64)));
+        let mut g = MemoryReplayGuard::new(300, 100);
+        assert_eq!(
+            check(&v, &overlong, "secret", NOW + 5, &mut g),
+            AuthOutcome::Failed(FailReason::WrongResponse)
+        );
+    }
+}

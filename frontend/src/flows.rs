@@ -201,10 +201,8 @@ impl Edge for FlowTable {
                 .udp
                 .get()
                 .ok_or_else(|| Status::not_found("no UDP listener"))?;
-            let to: SocketAddr = flow
-                .remote
-                .parse()
-                .map_err(|_| Status::invalid_argument("bad remote address"))?;
+            let to = herald_sip::text::parse_socket_addr(&flow.remote)
+                .ok_or_else(|| Status::invalid_argument("bad remote address"))?;
             // A full queue makes the home server wait for room (the socket is the
             // bottleneck then), rather than lose the datagram.
             writer

@@ -26,8 +26,7 @@ pub fn token(t: Transport) -> &'static str {
 
 /// The client's IP address (unspecified if the front end sent something unparsable).
 pub fn source_ip(flow: &FlowRef) -> std::net::IpAddr {
-    flow.remote
-        .parse::<std::net::SocketAddr>()
+    herald_sip::text::parse_socket_addr(&flow.remote)
         .map(|a| a.ip())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }

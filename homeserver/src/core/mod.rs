@@ -340,9 +340,9 @@ impl Core {
             Ok(Message::Request(mut req)) if is_request => {
                 // RFC 2543 requests (no magic-cookie branch) have no transaction here:
                 // answered statelessly. Their ACKs still go to the layer, which reports them.
-                let rfc3261 = match flow.remote.parse() {
-                    Ok(source) => crate::via::mark_source(&mut req, source),
-                    Err(_) => req.headers.top_via().is_ok_and(|v| v.is_rfc3261()),
+                let rfc3261 = match herald_sip::text::parse_socket_addr(&flow.remote) {
+                    Some(source) => crate::via::mark_source(&mut req, source),
+                    None => req.headers.top_via().is_ok_and(|v| v.is_rfc3261()),
                 };
                 if !rfc3261 && req.method != herald_sip::Method::Ack {
                     return self

@@ -144,7 +144,7 @@ fn binding_flow(flow: &FlowRef, contact: &Uri<'_>) -> FlowRef {
         Host::V6(v6) => IpAddr::V6(v6),
         Host::Domain(_) => return flow.clone(),
     };
-    let Ok(source) = flow.remote.parse::<SocketAddr>() else {
+    let Some(source) = herald_sip::text::parse_socket_addr(&flow.remote) else {
         return flow.clone();
     };
     if ip != source.ip() && behind_nat(ip) {

@@ -23,7 +23,7 @@ impl<'a> Host<'a> {
             return inner.parse().map(Host::V6).map_err(|_| UriError::Host);
         }
         if s.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
-            if let Ok(ip) = s.parse() {
+            if let Some(ip) = crate::text::parse_ipv4(s) {
                 return Ok(Host::V4(ip));
             }
         }

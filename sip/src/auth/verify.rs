@@ -20,7 +20,6 @@ pub fn expected_response(creds: &Credentials<'_>, method: &str, ha1: &str) -> St
     }
 }
 
-/// Why credentials were refused.
 /// Whether `sent` is the lower-case hex `expected`, in either case, compared in constant
 /// time (lower-cased on the stack: a digest is at most 64 characters).
 fn same_hex(expected: &str, sent: &str) -> bool {
@@ -34,6 +33,7 @@ fn same_hex(expected: &str, sent: &str) -> bool {
     bool::from(expected.as_bytes().ct_eq(lower))
 }
 
+/// Why credentials were refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailReason {
     RealmMismatch,

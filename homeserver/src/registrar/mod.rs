@@ -10,7 +10,8 @@ use std::{
 
 use herald_proto::v1::{FlowRef, Transport};
 use herald_sip::{
-    header::Contact, uri::equivalent_text, HeaderName, Host, Request, Response, StatusCode, Uri,
+    header::Contact, text::push_decimal, uri::equivalent_text, HeaderName, Host, Request, Response,
+    StatusCode, Uri,
 };
 
 use crate::{
@@ -111,13 +112,21 @@ pub fn apply(
 pub fn ok(req: &Request, bindings: &[Binding], now: u64, cfg: &HomeConfig) -> Response {
     let mut r = reply::to(req, StatusCode::OK, cfg);
     for b in bindings {
-        let mut v = format!(
-            "<{}>;expires={}",
-            b.contact,
-            b.expires_at.saturating_sub(now)
-        );
+        // Written without the formatting machinery: one per binding of every REGISTER.
+        let mut v = String::with_capacity(b.contact.len() + 28);
+        v.push('<');
+        v.push_str(&b.contact);
+        v.push_str(">;expires=");
+        let left = b.expires_at.saturating_sub(now);
+        push_decimal(&mut v, u32::try_from(left).unwrap_or(u32::MAX));
         if let Some(q) = b.q {
-            v.push_str(&format!(";q={}.{:03}", q / 1000, q % 1000));
+            v.push_str(";q=");
+            push_decimal(&mut v, u32::from(q / 1000));
+            v.push('.');
+            let milli = q % 1000;
+            for d in [milli / 100, milli / 10 % 10, milli % 10] {
+                v.push(char::from(b'0' + d as u8));
+            }
         }
         r.headers.push(HeaderName::Contact, v);
     }

@@ -142,3 +142,30 @@ fn udp_contacts_are_reached_at_their_address_unless_behind_nat() {
     assert_eq!(one("sip:a@host.example.com"), "127.0.0.1:5070");
     assert_eq!(one("sip:a@192.0.2.7;ob"), "127.0.0.1:5070");
 }
+
+#[test]
+fn the_200_lists_each_binding_with_its_time_left_and_q() {
+    let req = register(1, "Contact: <sip:a@10.0.0.1>\r\n");
+    let base = apply(&req, &aor(), &[], &flow(), 1000, &cfg())
+        .unwrap()
+        .unwrap()
+        .remove(0);
+    let cases = [
+        (None, 1600, "<sip:a@10.0.0.1>;expires=600"),
+        (Some(0), 1000, "<sip:a@10.0.0.1>;expires=0;q=0.000"),
+        (Some(5), 999, "<sip:a@10.0.0.1>;expires=0;q=0.005"),
+        (Some(50), 1001, "<sip:a@10.0.0.1>;expires=1;q=0.050"),
+        (Some(700), 4600, "<sip:a@10.0.0.1>;expires=3600;q=0.700"),
+        (Some(999), 1010, "<sip:a@10.0.0.1>;expires=10;q=0.999"),
+        (Some(1000), 8200, "<sip:a@10.0.0.1>;expires=7200;q=1.000"),
+    ];
+    for (q, expires_at, want) in cases {
+        let b = Binding {
+            q,
+            expires_at,
+            ..base.clone()
+        };
+        let r = ok(&req, &[b], 1000, &cfg());
+        assert_eq!(r.headers.get(&HeaderName::Contact), Some(want));
+    }
+}

@@ -353,14 +353,6 @@ impl Core {
         }
         self.watch.notify_tx.remove(&tx);
         self.fence.muted.remove(&tx);
-        // A pool's home server whose lease lapsed holds no presence state: the failure of a
-        // NOTIFY that waited while it was stopped (a send timed out, Timer F fired) is not
-        // its to act on. Ending the subscription here would delete it from the shared
-        // store under the server that owns it now (seen: the watcher's subscription gone
-        // when the presentity moved back to a home server that had been frozen).
-        if !self.may_act() {
-            return;
-        }
         if (200..300).contains(&code) {
             let dirty = self.watch.subs.get_mut(&id).is_some_and(|s| {
                 s.in_flight = None;
@@ -369,6 +361,15 @@ impl Core {
             if dirty {
                 self.schedule(id);
             }
+            return;
+        }
+        // A pool's home server whose lease lapsed holds no presence state: the failure of a
+        // NOTIFY that waited while it was stopped (a send timed out, Timer F fired) is not
+        // its to act on. Ending the subscription here would delete it from the shared
+        // store under the server that owns it now (seen: the watcher's subscription gone
+        // when the presentity moved back to a home server that had been frozen).
+        // Asked here, not for every answer: a 2xx ends nothing.
+        if !self.may_act() {
             return;
         }
         tracing::info!(sub = id, code, "NOTIFY refused; subscription ended");

@@ -87,12 +87,7 @@ pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
 pub fn parse_socket_addr(s: &str) -> Option<SocketAddr> {
     if let Some((ip, port)) = s.rsplit_once(':') {
         if let Some(ip) = parse_ipv4(ip) {
-            let digits = port.len() <= 5 && port.bytes().all(|c| c.is_ascii_digit());
-            let port = if digits {
-                port.parse::<u16>().ok()?
-            } else {
-                return None;
-            };
+            let port = crate::uri::host::parse_port(port)?;
             return Some(SocketAddr::from((ip, port)));
         }
     }

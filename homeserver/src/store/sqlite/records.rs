@@ -236,11 +236,14 @@ impl BatchWriter for SqliteStore {
         for w in batch {
             match w {
                 BatchWrite::Bindings(aor, b, dropped) => {
-                    let dropped = match last.get(aor) {
-                        Some((_, Dropped::Maybe)) => Dropped::Maybe,
-                        _ => *dropped,
-                    };
-                    last.insert(aor, (&b[..], dropped));
+                    last.entry(aor)
+                        .and_modify(|(set, d)| {
+                            *set = &b[..];
+                            if *dropped == Dropped::Maybe {
+                                *d = Dropped::Maybe;
+                            }
+                        })
+                        .or_insert((&b[..], *dropped));
                 }
                 BatchWrite::Expire(now) => expire = expire.max(Some(*now)),
                 BatchWrite::Archive(_)

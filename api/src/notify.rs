@@ -270,7 +270,7 @@ async fn archive(s: &ApiState, r: &NotifyRequest, to: &Aor, outcome: Outcome) {
         body: body.into_bytes(),
         outcome,
     };
-    if let Err(e) = s.store.archive(&entry).await {
+    if let Err(e) = s.store.archive(entry).await {
         tracing::error!(error = %e, "notification not archived");
     }
 }

@@ -137,7 +137,7 @@ impl Core {
         };
         metrics::counter!("herald_messages_total", "outcome" => kind).increment(1);
         let entry = self.archive_entry(req, sender, outcome);
-        if let Err(e) = self.store.archive(&entry).await {
+        if let Err(e) = self.store.archive(entry).await {
             tracing::error!(error = %e, "archive write failed");
         }
     }

@@ -261,7 +261,7 @@ pub async fn archive(s: &dyn Store) {
     .into_iter()
     .enumerate()
     {
-        s.archive(&ArchiveEntry {
+        s.archive(ArchiveEntry {
             sender: if i == 1 {
                 "bob@example.com".into()
             } else {
@@ -283,6 +283,24 @@ pub async fn archive(s: &dyn Store) {
     assert_eq!(got[1].sender, "bob@example.com");
     let nobody = Aor::parse("zed@example.com").unwrap();
     assert!(s.archived(&nobody, 10).await.unwrap().is_empty());
+    // A recipient named twice in one message: archived (not refused as a duplicate
+    // key), found once, the list as it was.
+    let twice = vec!["dave@example.com".to_owned(), "dave@example.com".to_owned()];
+    s.archive(ArchiveEntry {
+        sender: "carol@example.com".into(),
+        recipients: twice.clone(),
+        at_ms: 5,
+        call_id: "twice".into(),
+        content_type: "text/plain".into(),
+        body: b"hi".to_vec(),
+        outcome: Outcome::Delivered(200),
+    })
+    .await
+    .unwrap();
+    let dave = Aor::parse("dave@example.com").unwrap();
+    let got = s.archived(&dave, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].recipients, twice);
 }
 
 /// Archive search: by user, by the pair, by time and by text (wildcards literal), paged
@@ -305,7 +323,7 @@ pub async fn archive_search(s: &dyn Store) {
         ("alice@example.com", "carol@example.com", 40, "meeting"),
     ];
     for (i, (from, to, at, text)) in msgs.iter().enumerate() {
-        s.archive(&ArchiveEntry {
+        s.archive(ArchiveEntry {
             sender: (*from).into(),
             recipients: vec![(*to).into()],
             at_ms: *at,

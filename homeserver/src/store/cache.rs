@@ -597,13 +597,13 @@ impl OfflineStore for CachedStore {
 
 #[async_trait]
 impl ArchiveStore for CachedStore {
-    async fn archive(&self, entry: &ArchiveEntry) -> StoreResult<()> {
-        self.queue(BatchWrite::Archive(entry.clone())).await;
+    async fn archive(&self, entry: ArchiveEntry) -> StoreResult<()> {
+        self.queue(BatchWrite::Archive(entry)).await;
         Ok(())
     }
 
     async fn archive_durably(&self, entry: &ArchiveEntry) -> StoreResult<()> {
-        self.inner.archive(entry).await
+        self.inner.archive_durably(entry).await
     }
 
     async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>> {

@@ -120,12 +120,12 @@ pub enum StoredNews {
 /// Every message, whatever became of it.
 #[async_trait]
 pub trait ArchiveStore: Send + Sync {
-    async fn archive(&self, entry: &ArchiveEntry) -> StoreResult<()>;
+    /// Archives `entry`; taken by value, so a cache queues it to be written behind
+    /// without a copy.
+    async fn archive(&self, entry: ArchiveEntry) -> StoreResult<()>;
     /// Archives `entry` and returns only once it is stored (a cache may otherwise write
     /// archive records behind).
-    async fn archive_durably(&self, entry: &ArchiveEntry) -> StoreResult<()> {
-        self.archive(entry).await
-    }
+    async fn archive_durably(&self, entry: &ArchiveEntry) -> StoreResult<()>;
     /// The newest `limit` entries sent or received by `aor`, newest first.
     async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>>;
     /// Records matching `q`, oldest first, at most `q.limit`.

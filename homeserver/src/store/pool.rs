@@ -107,8 +107,11 @@ impl OfflineStore for PoolStore {
 
 #[async_trait]
 impl ArchiveStore for PoolStore {
-    async fn archive(&self, entry: &ArchiveEntry) -> StoreResult<()> {
+    async fn archive(&self, entry: ArchiveEntry) -> StoreResult<()> {
         self.pg.archive(entry).await
+    }
+    async fn archive_durably(&self, entry: &ArchiveEntry) -> StoreResult<()> {
+        self.pg.archive_durably(entry).await
     }
     async fn archived(&self, aor: &Aor, limit: u32) -> StoreResult<Vec<ArchiveEntry>> {
         self.pg.archived(aor, limit).await

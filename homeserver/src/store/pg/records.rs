@@ -125,7 +125,11 @@ impl OfflineStore for PgStore {
 
 #[async_trait]
 impl ArchiveStore for PgStore {
-    async fn archive(&self, e: &ArchiveEntry) -> StoreResult<()> {
+    async fn archive(&self, e: ArchiveEntry) -> StoreResult<()> {
+        self.archive_durably(&e).await
+    }
+
+    async fn archive_durably(&self, e: &ArchiveEntry) -> StoreResult<()> {
         self.archive_all(&[e]).await
     }
 

@@ -18,7 +18,11 @@ const COLUMNS: &str = "id, sender, recipients, at_ms, call_id, content_type, bod
 
 #[async_trait]
 impl ArchiveStore for SqliteStore {
-    async fn archive(&self, e: &ArchiveEntry) -> StoreResult<()> {
+    async fn archive(&self, e: ArchiveEntry) -> StoreResult<()> {
+        self.archive_durably(&e).await
+    }
+
+    async fn archive_durably(&self, e: &ArchiveEntry) -> StoreResult<()> {
         let mut tx = self.pool().begin().await.map_err(backend)?;
         archive_in(&mut tx, e).await?;
         tx.commit().await.map_err(backend)
@@ -81,4 +85,71 @@ fn record_of(r: &sqlx::sqlite::SqliteRow) -> StoreResult<ArchivedRecord> {
                 .ok_or_else(|| backend(format!("bad outcome in store: {outcome}")))?,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, Row, SqliteConnection};
+
+    /// The recipients table as it was before `20261207000002` (a row table, an index, a
+    /// foreign key), with rows, migrated: every pair kept once, found by recipient, no
+    /// foreign key left, and a purge (recipients first, then messages) leaves neither.
+    #[tokio::test]
+    async fn recipients_migrate_to_the_clustered_table() {
+        let mut c = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE archive (id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL);
+             CREATE TABLE archive_recipients (
+                 archive_id INTEGER NOT NULL REFERENCES archive (id),
+                 recipient  TEXT NOT NULL
+             );
+             CREATE INDEX archive_recipients_by_user ON archive_recipients (recipient, archive_id);
+             INSERT INTO archive (at_ms) VALUES (10), (20), (30);
+             INSERT INTO archive_recipients VALUES
+                 (1, 'bob@example.com'), (1, 'amy@example.com'), (2, 'bob@example.com'),
+                 (3, 'amy@example.com'), (3, 'amy@example.com');",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        sqlx::raw_sql(include_str!(
+            "../../../migrations/20261207000002_archive_recipients_clustered.sql"
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+        let ids = |who: &'static str| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT archive_id FROM archive_recipients WHERE recipient = ? ORDER BY archive_id",
+            )
+            .bind(who)
+        };
+        assert_eq!(ids("bob@example.com").fetch_all(&mut c).await.unwrap(), [1, 2]);
+        assert_eq!(ids("amy@example.com").fetch_all(&mut c).await.unwrap(), [1, 3]);
+        let fks = sqlx::query("PRAGMA foreign_key_list(archive_recipients)")
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+        assert!(fks.is_empty(), "{} foreign keys left", fks.len());
+        let plan: Vec<String> = sqlx::query(
+            "EXPLAIN QUERY PLAN SELECT archive_id FROM archive_recipients WHERE recipient = 'x'",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect();
+        assert!(plan.iter().any(|d| d.contains("PRIMARY KEY")), "{plan:?}");
+        sqlx::raw_sql(
+            "DELETE FROM archive_recipients WHERE archive_id IN (SELECT id FROM archive WHERE at_ms < 25);
+             DELETE FROM archive WHERE at_ms < 25;",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(ids("bob@example.com").fetch_all(&mut c).await.unwrap(), Vec::<i64>::new());
+        assert_eq!(ids("amy@example.com").fetch_all(&mut c).await.unwrap(), [3]);
+    }
 }

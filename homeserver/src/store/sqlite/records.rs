@@ -213,7 +213,8 @@ pub(super) async fn archive_many(tx: &mut Tx<'_>, entries: &[&ArchiveEntry]) -> 
             .collect();
         for part in pow2_chunks(&links) {
             let mut ins =
-                sqlx::QueryBuilder::new("INSERT INTO archive_recipients (archive_id, recipient) ");
+                // OR IGNORE: a recipient named twice in one message is one row (the key).
+                sqlx::QueryBuilder::new("INSERT OR IGNORE INTO archive_recipients (archive_id, recipient) ");
             ins.push_values(part, |mut row, (id, r)| {
                 row.push_bind(*id).push_bind(*r);
             });

@@ -344,6 +344,17 @@ impl Server {
     /// The value of a Prometheus sample from `/metrics`, like
     /// `herald_refused_total{reason="banned_source"}`; 0 when absent.
     pub fn metric(&self, sample: &str) -> f64 {
+        self.metrics_text()
+            .lines()
+            .filter_map(|l| l.strip_prefix(sample))
+            .filter_map(|rest| rest.strip_prefix(' '))
+            .filter_map(|v| v.trim().parse().ok())
+            .next()
+            .unwrap_or(0.0)
+    }
+
+    /// The whole `/metrics` answer (status line and headers included).
+    pub fn metrics_text(&self) -> String {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(self.addr("http")).expect("connect to /metrics");
         s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
@@ -354,12 +365,7 @@ impl Server {
             text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"),
             "{text}"
         );
-        text.lines()
-            .filter_map(|l| l.strip_prefix(sample))
-            .filter_map(|rest| rest.strip_prefix(' '))
-            .filter_map(|v| v.trim().parse().ok())
-            .next()
-            .unwrap_or(0.0)
+        text
     }
 
     pub fn log_text(&self) -> String {

@@ -167,4 +167,18 @@ fn message_forks_to_every_device_and_the_first_200_answers() {
     for d in devices {
         d.wait().assert_ok("every device receives the MESSAGE");
     }
+    // Both branches answered: the fork is over now, not when its UDP client
+    // transactions end (Timer K, 5 s later), which is when it used to be dropped.
+    assert!(
+        s.metrics_text().contains("herald_forks_open"),
+        "the gauge is exported"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while s.metric("herald_forks_open") != 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fork still open 2 s after both devices answered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

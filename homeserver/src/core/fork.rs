@@ -137,7 +137,25 @@ impl Core {
             answered: false,
         };
         self.forks.insert(id, fork);
+        self.forks_open.set(self.forks.len() as f64);
         Ok(())
+    }
+
+    /// Ends fork `id` once it is over: every branch has its final response (or failed)
+    /// and, for an INVITE, every branch's transaction has terminated too (a proxy relays
+    /// every 2xx to INVITE while its branches live). A non-INVITE fork ends as soon as its
+    /// branches are final: their transactions then only absorb retransmitted responses
+    /// until Timer K (5 s over UDP), which never reach the fork — kept until then, a busy
+    /// server held every relayed MESSAGE, request and all, for those 5 s.
+    fn end_if_over(&mut self, id: u64) {
+        let over = self.forks.get(&id).is_some_and(|f| {
+            f.branches.iter().all(|b| b.final_status.is_some())
+                && (f.open == 0 || f.request.method != Method::Invite)
+        });
+        if over {
+            self.forks.remove(&id);
+            self.forks_open.set(self.forks.len() as f64);
+        }
     }
 
     pub(super) async fn on_branch_response(&mut self, tx: TxId, mut resp: Response) {
@@ -172,10 +190,11 @@ impl Core {
             if first || is_invite {
                 self.on_fork_success(id, resp).await;
             }
-            return;
+            return self.end_if_over(id);
         }
         fork.keep_best(resp);
         self.maybe_finish(id).await;
+        self.end_if_over(id);
     }
 
     /// A branch that timed out (408) or whose flow is gone (430).
@@ -197,6 +216,7 @@ impl Core {
         let synthetic = reply::to(&fork.request, status, &self.cfg);
         fork.keep_best(synthetic);
         self.maybe_finish(id).await;
+        self.end_if_over(id);
     }
 
     pub(super) fn on_terminated(&mut self, tx: TxId) {
@@ -206,10 +226,7 @@ impl Core {
         };
         if let Some(fork) = self.forks.get_mut(&id) {
             fork.open = fork.open.saturating_sub(1);
-            let done = fork.branches.iter().all(|b| b.final_status.is_some());
-            if fork.open == 0 && done {
-                self.forks.remove(&id);
-            }
+            self.end_if_over(id);
         }
     }
 

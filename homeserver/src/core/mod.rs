@@ -202,6 +202,8 @@ struct Core {
     auth: Authenticator,
     limits: Limits,
     forks: HashMap<u64, Fork>,
+    /// `herald_forks_open`: requests being forked to devices now.
+    forks_open: metrics::Gauge,
     /// Client transaction -> the fork it is a branch of.
     branch_of: HashMap<TxId, u64>,
     /// INVITE server transaction -> its fork (for CANCEL).
@@ -245,6 +247,7 @@ impl Core {
             txl: TransactionLayer::new(TimerConfig::default()),
             limits: Limits::default(),
             forks: HashMap::new(),
+            forks_open: metrics::gauge!("herald_forks_open"),
             branch_of: HashMap::new(),
             fork_of_server: HashMap::new(),
             deliveries: HashMap::new(),

@@ -233,6 +233,7 @@ pub(crate) async fn existing(s: &ApiState, a: &str) -> Result<User, ApiError> {
     s.store
         .user(&aor)
         .await?
+        .map(std::sync::Arc::unwrap_or_clone)
         .ok_or_else(|| ApiError::NotFound(format!("no user {aor}")))
 }
 

@@ -19,12 +19,12 @@ use crate::{
     bans::BanList,
     config::HomeConfig,
     reply,
-    store::{Aor, Store, StoreError, User},
+    store::{Aor, Store, StoreError, UserRef},
 };
 
 /// What checking credentials concluded; SIP and XCAP each answer it their own way.
 pub enum Checked {
-    Ok(User),
+    Ok(UserRef),
     /// The right password on an expired nonce: challenge again with `stale=true`.
     Stale,
     /// Wrong password, unknown or disabled user, replay, or a ban: all alike.
@@ -39,7 +39,7 @@ pub async fn lookup(
     store: &dyn Store,
     domain: &str,
     offered: &[Algorithm],
-) -> Result<(Option<User>, String), StoreError> {
+) -> Result<(Option<UserRef>, String), StoreError> {
     let user = match Aor::parse(&format!("{}@{domain}", creds.username)) {
         Some(a) => store.user(&a).await?,
         None => None,
@@ -64,7 +64,7 @@ pub fn conclude(
     replay: &mut impl ReplayGuard,
     bans: &BanList,
     (creds, method, uri): (&Credentials<'_>, &str, &str),
-    (user, ha1): (Option<User>, &str),
+    (user, ha1): (Option<UserRef>, &str),
     source: IpAddr,
     now_secs: u64,
 ) -> Checked {
@@ -93,7 +93,7 @@ pub fn conclude(
 /// The verdict on a request.
 pub enum Verdict {
     /// Authenticated as this user.
-    Ok(User),
+    Ok(UserRef),
     /// Send this response (a challenge, or 403).
     Reply(Response),
 }

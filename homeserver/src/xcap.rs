@@ -308,7 +308,7 @@ impl Xcap {
             )
         };
         match checked {
-            Checked::Ok(u) => Ok(u.aor),
+            Checked::Ok(u) => Ok(u.aor.clone()),
             Checked::Stale => Err(self.challenge(now, true)),
             Checked::Refused => Err(error(StatusCode::FORBIDDEN, "authentication failed")),
         }

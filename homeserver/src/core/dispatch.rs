@@ -12,7 +12,7 @@ use super::{now_secs, At, Core, Peer};
 use crate::{
     auth::Verdict,
     reply,
-    store::{Aor, User},
+    store::{Aor, UserRef},
 };
 
 /// The methods this server handles, for Allow.
@@ -159,7 +159,7 @@ impl Core {
         at: &At,
         req: &Request,
         flow: &FlowRef,
-    ) -> Option<User> {
+    ) -> Option<UserRef> {
         let cfg = self.cfg.clone();
         let source = crate::flow::source_ip(flow);
         let verdict = self

@@ -8,11 +8,11 @@ use herald_sip::{HeaderName, Request, StatusCode, Uri};
 use super::{fork::Origin, now_ms, now_secs, At, Core};
 use crate::{
     reply,
-    store::{Aor, ArchiveEntry, Binding, Bindings, Outcome, StoreResult, StoredMessage, User},
+    store::{Aor, ArchiveEntry, Binding, Bindings, Outcome, StoreResult, StoredMessage, UserRef},
 };
 
 impl Core {
-    pub(super) async fn on_message(&mut self, at: At, req: Request, user: User) {
+    pub(super) async fn on_message(&mut self, at: At, req: Request, user: UserRef) {
         let cfg = self.cfg.clone();
         let sender = Some(user.aor.clone());
         if req.body.len() > cfg.max_message_body {
@@ -31,7 +31,7 @@ impl Core {
             None => Ok(None),
         };
         let recipient = match known {
-            Ok(Some(u)) => u.aor,
+            Ok(Some(u)) => u.aor.clone(),
             Ok(None) => {
                 self.archive_message(&req, sender.as_ref(), Outcome::Refused(404))
                     .await;

@@ -80,7 +80,7 @@ impl Core {
             flow: flow.clone(),
         };
         if let Some(w) = self.registering.enter(&user.aor, waiting) {
-            self.write_through(user.aor, w);
+            self.write_through(user.aor.clone(), w);
         }
     }
 

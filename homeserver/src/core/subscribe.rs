@@ -14,7 +14,7 @@ use crate::{
         subscription::{Ending, Kind, State, Subscription},
     },
     reply,
-    store::{Aor, User},
+    store::{Aor, UserRef},
 };
 
 /// Live publications one user may hold (one per device is the norm).
@@ -48,7 +48,7 @@ impl Core {
     }
 
     /// A new subscription from an authenticated watcher.
-    pub(super) async fn on_subscribe(&mut self, at: At, req: Request, flow: FlowRef, user: User) {
+    pub(super) async fn on_subscribe(&mut self, at: At, req: Request, flow: FlowRef, user: UserRef) {
         let cfg = self.cfg.clone();
         let Some(expires) = self.subscribe_expires(&at, &req).await else {
             return;
@@ -188,7 +188,7 @@ impl Core {
         &self,
         req: &Request,
         kind: Kind,
-        user: &User,
+        user: &UserRef,
     ) -> Option<(Kind, Aor)> {
         let uri = req.parse_uri().ok()?;
         let aor = self.local_aor(&uri)?;
@@ -325,7 +325,7 @@ impl Core {
         }
     }
 
-    pub(super) async fn on_publish(&mut self, at: At, req: Request, user: User) {
+    pub(super) async fn on_publish(&mut self, at: At, req: Request, user: UserRef) {
         let cfg = self.cfg.clone();
         let target = req.parse_uri().ok().and_then(|u| self.local_aor(&u));
         if target.as_ref() != Some(&user.aor) {

@@ -50,7 +50,7 @@ use super::{
     Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, BatchWrite,
     BatchWriter, Binding, BindingStore, Bindings, Credentials, Document, DocumentStore, Dropped,
     OfflineStore, PresenceStore, PublicationRecord, Store, StoreResult, StoredMessage, StoredNews,
-    SubscriptionRecord, TokenStore, User, UserStore,
+    SubscriptionRecord, TokenStore, User, UserRef, UserStore,
 };
 
 /// How often the users version is read.
@@ -63,7 +63,7 @@ const WRITE_QUEUE: usize = 65_536;
 /// Every user by address, and the users version they were loaded at.
 #[derive(Default)]
 struct UserCache {
-    by_aor: HashMap<Aor, User>,
+    by_aor: HashMap<Aor, UserRef>,
     version: u64,
 }
 
@@ -284,12 +284,12 @@ impl CachedStore {
     }
 }
 
-async fn load_users(store: &dyn Store) -> StoreResult<HashMap<Aor, User>> {
+async fn load_users(store: &dyn Store) -> StoreResult<HashMap<Aor, UserRef>> {
     Ok(store
         .users()
         .await?
         .into_iter()
-        .map(|u| (u.aor.clone(), u))
+        .map(|u| (u.aor.clone(), UserRef::new(u)))
         .collect())
 }
 
@@ -359,7 +359,7 @@ async fn write_behind(store: Arc<dyn Store>, mut rx: mpsc::Receiver<BatchWrite>)
 
 #[async_trait]
 impl UserStore for CachedStore {
-    async fn user(&self, aor: &Aor) -> StoreResult<Option<User>> {
+    async fn user(&self, aor: &Aor) -> StoreResult<Option<UserRef>> {
         let loaded = {
             let users = lock(&self.users);
             if let Some(u) = users.by_aor.get(aor) {
@@ -842,7 +842,7 @@ mod tests {
         // renewed, before the next full reload.
         inner.create_user(&u).await.unwrap();
         tokio::time::sleep(MISS_VERSION_TTL * 2).await;
-        assert_eq!(cache.user(&aor).await.unwrap(), Some(u.clone()));
+        assert_eq!(cache.user(&aor).await.unwrap().as_deref(), Some(&u));
         // Another process disables the user: noticed at the next reload.
         inner.set_disabled(&aor, true).await.unwrap();
         tokio::time::sleep(VERSION_POLL * 2).await;

@@ -39,7 +39,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Users and their digest credentials.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    async fn user(&self, aor: &Aor) -> StoreResult<Option<User>>;
+    async fn user(&self, aor: &Aor) -> StoreResult<Option<UserRef>>;
     /// Adds a user; fails with [`StoreError::UserExists`] if the address is taken.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     async fn users(&self) -> StoreResult<Vec<User>>;
@@ -63,6 +63,10 @@ pub trait UserStore: Send + Sync {
 /// answer hold the same one (copying every binding on each read and write cost ~1.5 % of
 /// the engine's instructions per REGISTER).
 pub type Bindings = std::sync::Arc<[Binding]>;
+
+/// A user as a store hands it out: shared, so a cache answers every authenticated
+/// request with its own copy instead of copying the user (name, credentials) each time.
+pub type UserRef = std::sync::Arc<User>;
 
 /// Registrations (RFC 3261 §10): the contacts of each address-of-record.
 #[async_trait]

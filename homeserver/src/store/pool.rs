@@ -8,7 +8,7 @@ use super::{
     pg::PgStore, redis::RedisStore, Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchiveStore,
     ArchivedRecord, BatchWrite, BatchWriter, Binding, BindingStore, Bindings, Credentials,
     Document, DocumentStore, OfflineStore, PresenceStore, PublicationRecord, StoreResult,
-    StoredMessage, StoredNews, SubscriptionRecord, TokenStore, User, UserStore,
+    StoredMessage, StoredNews, SubscriptionRecord, TokenStore, User, UserRef, UserStore,
 };
 
 /// PostgreSQL and Redis as one [`super::Store`].
@@ -41,7 +41,7 @@ impl PoolStore {
 
 #[async_trait]
 impl UserStore for PoolStore {
-    async fn user(&self, aor: &Aor) -> StoreResult<Option<User>> {
+    async fn user(&self, aor: &Aor) -> StoreResult<Option<UserRef>> {
         self.pg.user(aor).await
     }
     async fn create_user(&self, user: &User) -> StoreResult<()> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::{postgres::PgPoolOptions, PgPool, Row};
 
-use super::{Aor, Credentials, StoreError, StoreResult, User, UserStore};
+use super::{Aor, Credentials, StoreError, StoreResult, User, UserRef, UserStore};
 
 /// A pooled connection idle this long is pinged before it is used again.
 const IDLE_PING: Duration = Duration::from_secs(1);
@@ -98,13 +98,13 @@ fn user_of(row: &sqlx::postgres::PgRow) -> StoreResult<User> {
 
 #[async_trait]
 impl UserStore for PgStore {
-    async fn user(&self, aor: &Aor) -> StoreResult<Option<User>> {
+    async fn user(&self, aor: &Aor) -> StoreResult<Option<UserRef>> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE aor = $1"))
             .bind(aor.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.as_ref().map(user_of).transpose()
+        Ok(row.as_ref().map(user_of).transpose()?.map(UserRef::new))
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {

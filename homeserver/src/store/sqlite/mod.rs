@@ -21,7 +21,7 @@ use sqlx::{
     Row, SqlitePool,
 };
 
-use super::{Aor, Credentials, StoreError, StoreResult, User, UserStore};
+use super::{Aor, Credentials, StoreError, StoreResult, User, UserRef, UserStore};
 
 /// The SQLite implementation of every store trait.
 #[derive(Debug, Clone)]
@@ -78,13 +78,13 @@ const USER_COLUMNS: &str = "aor, display_name, email, disabled, ha1_md5, ha1_sha
 
 #[async_trait]
 impl UserStore for SqliteStore {
-    async fn user(&self, aor: &Aor) -> StoreResult<Option<User>> {
+    async fn user(&self, aor: &Aor) -> StoreResult<Option<UserRef>> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE aor = ?"))
             .bind(aor.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.as_ref().map(user_of).transpose()
+        Ok(row.as_ref().map(user_of).transpose()?.map(UserRef::new))
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {

@@ -14,7 +14,7 @@ use crate::{
         subscription::{Ending, Kind, State, Subscription},
     },
     reply,
-    store::{Aor, UserRef},
+    store::{Aor, User, UserRef},
 };
 
 /// Live publications one user may hold (one per device is the norm).
@@ -48,7 +48,13 @@ impl Core {
     }
 
     /// A new subscription from an authenticated watcher.
-    pub(super) async fn on_subscribe(&mut self, at: At, req: Request, flow: FlowRef, user: UserRef) {
+    pub(super) async fn on_subscribe(
+        &mut self,
+        at: At,
+        req: Request,
+        flow: FlowRef,
+        user: UserRef,
+    ) {
         let cfg = self.cfg.clone();
         let Some(expires) = self.subscribe_expires(&at, &req).await else {
             return;
@@ -188,7 +194,7 @@ impl Core {
         &self,
         req: &Request,
         kind: Kind,
-        user: &UserRef,
+        user: &User,
     ) -> Option<(Kind, Aor)> {
         let uri = req.parse_uri().ok()?;
         let aor = self.local_aor(&uri)?;

@@ -60,7 +60,10 @@ pub async fn users(s: &dyn Store) {
     assert!(s.user(&alice.aor).await.unwrap().unwrap().disabled);
     s.set_profile(&alice.aor, "Alice A.", None).await.unwrap();
     let got = s.user(&alice.aor).await.unwrap().unwrap();
-    assert_eq!((got.display_name.as_str(), got.email.as_deref()), ("Alice A.", None));
+    assert_eq!(
+        (got.display_name.as_str(), got.email.as_deref()),
+        ("Alice A.", None)
+    );
     let creds = Credentials {
         ha1_md5: None,
         ha1_sha256: Some("ff".into()),

@@ -125,8 +125,14 @@ mod tests {
             )
             .bind(who)
         };
-        assert_eq!(ids("bob@example.com").fetch_all(&mut c).await.unwrap(), [1, 2]);
-        assert_eq!(ids("amy@example.com").fetch_all(&mut c).await.unwrap(), [1, 3]);
+        assert_eq!(
+            ids("bob@example.com").fetch_all(&mut c).await.unwrap(),
+            [1, 2]
+        );
+        assert_eq!(
+            ids("amy@example.com").fetch_all(&mut c).await.unwrap(),
+            [1, 3]
+        );
         let fks = sqlx::query("PRAGMA foreign_key_list(archive_recipients)")
             .fetch_all(&mut c)
             .await
@@ -149,7 +155,10 @@ mod tests {
         .execute(&mut c)
         .await
         .unwrap();
-        assert_eq!(ids("bob@example.com").fetch_all(&mut c).await.unwrap(), Vec::<i64>::new());
+        assert_eq!(
+            ids("bob@example.com").fetch_all(&mut c).await.unwrap(),
+            Vec::<i64>::new()
+        );
         assert_eq!(ids("amy@example.com").fetch_all(&mut c).await.unwrap(), [3]);
     }
 }

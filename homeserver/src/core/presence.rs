@@ -14,7 +14,7 @@ use std::{
 use bytes::Bytes;
 use herald_sip::transactions::TxId;
 
-use super::{now_secs, Core, Peer};
+use super::{now_secs, Core};
 use crate::{
     flow,
     presence::{
@@ -39,16 +39,12 @@ pub(super) struct Sub {
     /// (`None`: send the full state).
     pub buddies: Vec<Buddy>,
     pub changed: Option<HashSet<Aor>>,
-    /// The flow the subscription was made over (`s.flow`, which a dialog keeps), shared
-    /// by its NOTIFYs' transactions rather than copied for each.
-    pub peer: Peer,
 }
 
 impl Sub {
     /// A subscription with nothing sent yet.
     pub fn new(s: Subscription, handling: Handling, buddies: Vec<Buddy>) -> Sub {
         Sub {
-            peer: Arc::new(s.flow.clone()),
             s,
             handling,
             in_flight: None,
@@ -298,7 +294,7 @@ impl Core {
         let Some(body) = self.notify_body(id).await else {
             return;
         };
-        let Some(flow) = self.watch.subs.get(&id).map(|s| s.peer.clone()) else {
+        let Some(flow) = self.watch.subs.get(&id).map(|s| s.s.flow.clone()) else {
             return;
         };
         let via = self.via(&flow);
@@ -318,7 +314,10 @@ impl Core {
             set.clear();
         }
         let reliable = flow::reliable(&flow);
-        match self.txl.send_request(req, flow, reliable, Instant::now()) {
+        match self
+            .txl
+            .send_request(req, Arc::new(flow), reliable, Instant::now())
+        {
             Ok(tx) => {
                 self.watch.notify_tx.insert(tx, id);
                 if let Some(sub) = self.watch.subs.get_mut(&id) {

@@ -11,7 +11,7 @@ use crate::{
         lists::{self, Buddy},
         publish::{self, PublishLimits, Published200},
         rules::{self, Handling},
-        subscription::{Ending, Kind, NotifyLines, State, Subscription},
+        subscription::{Ending, Kind, State, Subscription},
     },
     reply,
     store::{Aor, User, UserRef},
@@ -171,7 +171,6 @@ impl Core {
                     State::Active
                 },
                 version: 0,
-                lines: NotifyLines::default(),
             },
             handling,
             buddies,

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use herald_proto::v1::FlowRef;
-use herald_sip::{ByteStr, Header, HeaderName, Method, Request};
+use herald_sip::{HeaderName, Method, Request};
 
 use crate::store::Aor;
 
@@ -62,30 +62,7 @@ pub struct Subscription {
     pub state: State,
     /// Version counter of winfo and RLMI documents.
     pub version: u32,
-    /// What every NOTIFY of this dialog repeats, built by the first (`NotifyLines::default()`
-    /// when the subscription is made).
-    pub lines: NotifyLines,
 }
-
-/// The lines of a dialog's NOTIFYs that do not change from one to the next: a dialog's
-/// identifiers (Call-ID, both tags and URIs) and its route set are fixed for its life
-/// (RFC 3261 §12.2), so From, To, Call-ID, Event, Route and our Contact are written once
-/// and every NOTIFY shares them (a header line is reference-counted). A fan-out of one
-/// PUBLISH to thousands of watchers sends thousands of NOTIFYs: formatting these lines
-/// afresh for each was a twentieth of the server's time. The Request-URI (the remote
-/// target, which a refreshing SUBSCRIBE may move) and our Contact are kept with the text
-/// they were built from and rebuilt when it differs.
-#[derive(Debug, Clone, Default)]
-pub struct NotifyLines {
-    target: Option<(String, ByteStr)>,
-    contact: Option<(String, Header)>,
-    /// Max-Forwards, From, To, Call-ID (before CSeq), Event (after Contact), then the
-    /// Routes and Require; empty until the first NOTIFY.
-    fixed: Vec<Header>,
-}
-
-/// How many of [`NotifyLines::fixed`] come before CSeq.
-const BEFORE_CSEQ: usize = 4;
 
 /// How a NOTIFY ends or keeps its subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,41 +91,31 @@ impl Subscription {
             (Ending::Continues(left), State::Active) => format!("active;expires={left}"),
             (Ending::Continues(left), State::Pending) => format!("pending;expires={left}"),
         };
-        if self.lines.fixed.is_empty() {
-            self.lines.fixed = self.fixed_lines();
-        }
-        let target = match &self.lines.target {
-            Some((text, uri)) if *text == self.remote_target => uri.clone(),
-            _ => {
-                let uri = ByteStr::from(self.remote_target.clone());
-                self.lines.target = Some((self.remote_target.clone(), uri.clone()));
-                uri
-            }
-        };
-        let contact = match &self.lines.contact {
-            Some((text, line)) if text == contact => line.clone(),
-            _ => {
-                let line = Header::new(HeaderName::Contact, &format!("<{contact}>"));
-                self.lines.contact = Some((contact.to_owned(), line.clone()));
-                line
-            }
-        };
-        let mut r = Request::new(Method::Notify, target);
-        let fixed = &self.lines.fixed;
+        let mut r = Request::new(Method::Notify, self.remote_target.clone());
         let h = &mut r.headers;
         h.push(HeaderName::Via, via);
-        for line in &fixed[..BEFORE_CSEQ] {
-            h.push_header(line.clone());
+        h.push(HeaderName::MaxForwards, "70");
+        h.push(
+            HeaderName::From,
+            format!("<{}>;tag={}", self.local_uri, self.local_tag),
+        );
+        h.push(
+            HeaderName::To,
+            format!("<{}>;tag={}", self.remote_uri, self.remote_tag),
+        );
+        h.push(HeaderName::CallId, &self.call_id);
+        h.push(HeaderName::CSeq, format!("{} NOTIFY", self.cseq));
+        h.push(HeaderName::Contact, format!("<{contact}>"));
+        match &self.event_id {
+            Some(id) => h.push(HeaderName::Event, format!("{};id={id}", self.kind.event())),
+            None => h.push(HeaderName::Event, self.kind.event()),
         }
-        let mut cseq = String::with_capacity(18);
-        herald_sip::text::push_decimal(&mut cseq, self.cseq);
-        cseq.push_str(" NOTIFY");
-        h.push(HeaderName::CSeq, cseq);
-        h.push_header(contact);
-        h.push_header(fixed[BEFORE_CSEQ].clone());
         h.push(HeaderName::SubscriptionState, state);
-        for line in &fixed[BEFORE_CSEQ + 1..] {
-            h.push_header(line.clone());
+        for route in &self.route_set {
+            h.push(HeaderName::Route, route);
+        }
+        if self.kind == Kind::List {
+            h.push(HeaderName::Require, "eventlist");
         }
         match body {
             Some((ctype, bytes)) => {
@@ -159,31 +126,6 @@ impl Subscription {
             None => h.push(HeaderName::ContentLength, "0"),
         }
         r
-    }
-
-    /// The lines of [`NotifyLines::fixed`], in order.
-    fn fixed_lines(&self) -> Vec<Header> {
-        let mut v = Vec::with_capacity(BEFORE_CSEQ + 2 + self.route_set.len());
-        v.push(Header::new(HeaderName::MaxForwards, "70"));
-        let from = format!("<{}>;tag={}", self.local_uri, self.local_tag);
-        v.push(Header::new(HeaderName::From, &from));
-        let to = format!("<{}>;tag={}", self.remote_uri, self.remote_tag);
-        v.push(Header::new(HeaderName::To, &to));
-        v.push(Header::new(HeaderName::CallId, &self.call_id));
-        match &self.event_id {
-            Some(id) => {
-                let event = format!("{};id={id}", self.kind.event());
-                v.push(Header::new(HeaderName::Event, &event));
-            }
-            None => v.push(Header::new(HeaderName::Event, self.kind.event())),
-        }
-        for route in &self.route_set {
-            v.push(Header::new(HeaderName::Route, route));
-        }
-        if self.kind == Kind::List {
-            v.push(Header::new(HeaderName::Require, "eventlist"));
-        }
-        v
     }
 }
 
@@ -266,7 +208,6 @@ impl Subscription {
                 State::Active
             },
             version: u32::try_from(n("version")?).ok()?,
-            lines: NotifyLines::default(),
         };
         Some((sub, s("extra").unwrap_or_default()))
     }
@@ -294,7 +235,6 @@ mod tests {
             expires_at: 0,
             state: State::Active,
             version: 0,
-            lines: NotifyLines::default(),
         }
     }
 
@@ -332,63 +272,6 @@ mod tests {
         assert!(b.contains("Subscription-State: terminated;reason=timeout\r\n"));
         let parsed = herald_sip::parse_datagram(Bytes::from(a), &herald_sip::Limits::default());
         assert!(parsed.is_ok_and(|m| m.validate().is_ok()));
-    }
-
-    #[test]
-    fn a_moved_target_or_contact_is_followed_and_the_rest_is_shared() {
-        let mut s = sub();
-        let first = s.next_notify(
-            "SIP/2.0/UDP h;branch=z9hG4bK1",
-            "sip:herald@h",
-            Ending::Continues(60),
-            None,
-        );
-        s.remote_target = "sip:bob@192.0.2.8:5070".into();
-        let second = s.next_notify(
-            "SIP/2.0/UDP h;branch=z9hG4bK2",
-            "sip:herald@h2",
-            Ending::Continues(50),
-            None,
-        );
-        let b = text(second.clone());
-        assert!(
-            b.starts_with("NOTIFY sip:bob@192.0.2.8:5070 SIP/2.0\r\n"),
-            "{b}"
-        );
-        assert!(b.contains("Contact: <sip:herald@h2>\r\n"), "{b}");
-        assert!(
-            b.contains("CSeq: 2 NOTIFY\r\n")
-                && b.contains("Via: SIP/2.0/UDP h;branch=z9hG4bK2\r\n")
-        );
-        let names = |r: &Request| r.headers.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
-        assert_eq!(
-            names(&first),
-            names(&second),
-            "the same lines in the same order"
-        );
-        let from = |r: &Request| {
-            r.headers
-                .iter()
-                .find(|h| h.name == HeaderName::From)
-                .unwrap()
-                .line()
-                .as_ptr()
-        };
-        assert_eq!(
-            from(&first),
-            from(&second),
-            "From is written once and shared"
-        );
-        // A copy of the subscription made by hand, without the built lines, says the same.
-        let mut fresh = s.clone();
-        fresh.lines = NotifyLines::default();
-        fresh.cseq = 1;
-        s.cseq = 1;
-        let via = "SIP/2.0/UDP h;branch=z9hG4bK3";
-        assert_eq!(
-            text(fresh.next_notify(via, "sip:herald@h2", Ending::Continues(40), None)),
-            text(s.next_notify(via, "sip:herald@h2", Ending::Continues(40), None))
-        );
     }
 
     #[test]

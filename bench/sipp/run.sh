@@ -16,13 +16,14 @@
 #   bench/sipp/run.sh --once 4000 --work message   # one step at that rate, no ramp
 #   bench/sipp/run.sh --max-p99 500           # a step also fails ("SLOW") when its
 #                                             # p99 is above 500 ms (default: no bound)
+#   bench/sipp/run.sh --herald-bin /tmp/herald-before   # that build, not this tree's
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 SCEN=$ROOT/tests/scenarios
 
 WORK=all TRANSPORT=u1 USERS=2000 START=500 STEP=500 MAX=20000 SECS=5
-SERVER="" PID="" DOMAIN=example.com SMOKE=0 ONCE="" TASKSET_SERVER="" TASKSET_LOAD="" MAX_P99=""
+SERVER="" PID="" DOMAIN=example.com SMOKE=0 ONCE="" TASKSET_SERVER="" TASKSET_LOAD="" MAX_P99="" HERALD_BIN=""
 while (($#)); do
   case "$1" in
     --work) WORK=$2; shift ;;
@@ -39,7 +40,8 @@ while (($#)); do
     --smoke) SMOKE=1 ;;
     --once) ONCE=$2; shift ;;
     --max-p99) MAX_P99=$2; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --herald-bin) HERALD_BIN=$2; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -64,8 +66,13 @@ FREE_PORT=$PWD/bench/free_port.py
 free_port() { python3 "$FREE_PORT"; }
 
 if [ -z "$SERVER" ]; then
-  cargo build --release --quiet -p herald
-  BIN=$ROOT/target/release/herald
+  if [ -n "$HERALD_BIN" ]; then
+    [ -x "$HERALD_BIN" ] || { echo "--herald-bin $HERALD_BIN: not an executable file" >&2; exit 66; }
+    BIN=$HERALD_BIN
+  else
+    cargo build --release --quiet -p herald
+    BIN=$ROOT/target/release/herald
+  fi
   PORT=$(free_port)
   export HERALD_DATA_DIR=$WORKDIR/data HERALD_DOMAIN=$DOMAIN HERALD_LOG=warn
   export HERALD_UDP=127.0.0.1:$PORT HERALD_TCP=127.0.0.1:$PORT

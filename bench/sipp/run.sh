@@ -48,6 +48,9 @@ while (($#)); do
 done
 if ((SMOKE)); then USERS=20 START=10 STEP=10 MAX=20 SECS=2; fi
 command -v sipp >/dev/null || { echo "sipp is missing: apt-get install sip-tester" >&2; exit 69; }
+if [ -n "$SERVER" ] && [ -n "$HERALD_BIN" ]; then
+  echo "--herald-bin starts that build; --server drives one already running: give one of them" >&2; exit 64
+fi
 if [ -n "$SERVER" ] && [ -z "$PID" ]; then
   echo "--server needs --pid (the server's process id, for CPU and memory)" >&2; exit 64
 fi

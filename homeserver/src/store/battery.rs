@@ -167,9 +167,9 @@ pub async fn batches(s: &dyn Store) {
         outcome: Outcome::Stored,
     };
     s.write_batch(&[
-        BatchWrite::Bindings(aor.clone(), vec![b1.clone()].into(), Dropped::Maybe),
+        BatchWrite::Bindings(aor.clone(), vec![b1.clone()].into(), SetChange::Replace),
         BatchWrite::Archive(entry.clone()),
-        BatchWrite::Bindings(aor.clone(), vec![b1, b2.clone()].into(), Dropped::Nothing),
+        BatchWrite::Bindings(aor.clone(), vec![b1, b2.clone()].into(), SetChange::Grow),
         BatchWrite::Expire(200),
     ])
     .await
@@ -190,7 +190,7 @@ pub async fn batches(s: &dyn Store) {
     s.write_batch(&[BatchWrite::Bindings(
         aor.clone(),
         refresh.into(),
-        Dropped::Nothing,
+        SetChange::Grow,
     )])
     .await
     .unwrap();
@@ -198,10 +198,71 @@ pub async fn batches(s: &dyn Store) {
         s.bindings(&aor, 0).await.unwrap().to_vec(),
         vec![b2_later.clone()]
     );
+    // A pure refresh moves expiry, Call-ID and CSeq, twice in one batch.
+    let mut b2_again = b2_later.clone();
+    b2_again.expires_at = 450;
+    b2_again.call_id = "refreshed".into();
+    b2_again.cseq += 1;
+    let mut b2_last = b2_again.clone();
+    b2_last.expires_at = 460;
+    b2_last.cseq += 1;
+    s.write_batch(&[
+        BatchWrite::Bindings(aor.clone(), vec![b2_again].into(), SetChange::Refresh),
+        BatchWrite::Bindings(
+            aor.clone(),
+            vec![b2_last.clone()].into(),
+            SetChange::Refresh,
+        ),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.bindings(&aor, 0).await.unwrap().to_vec(),
+        vec![b2_last.clone()],
+        "refreshed in place"
+    );
+    // A refresh after a write that added a contact, in one batch: both rows are there.
+    let b4 = binding_for(&aor, "sip:fay@10.0.0.4", 470);
+    let mut b4_later = b4.clone();
+    b4_later.cseq += 1;
+    s.write_batch(&[
+        BatchWrite::Bindings(
+            aor.clone(),
+            vec![b2_last.clone(), b4].into(),
+            SetChange::Grow,
+        ),
+        BatchWrite::Bindings(
+            aor.clone(),
+            vec![b2_last.clone(), b4_later.clone()].into(),
+            SetChange::Refresh,
+        ),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.bindings(&aor, 0).await.unwrap().to_vec(),
+        vec![b2_last.clone(), b4_later.clone()],
+        "the added contact is written whole"
+    );
+    // A "refresh" of a row the store does not hold (not what a cache sends, but the
+    // store must not lose it): written whole.
+    let stray = Aor::parse("stray@example.com").unwrap();
+    let b5 = binding_for(&stray, "sip:stray@10.0.0.5", 480);
+    s.write_batch(&[BatchWrite::Bindings(
+        stray.clone(),
+        vec![b5.clone()].into(),
+        SetChange::Refresh,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(s.bindings(&stray, 0).await.unwrap().to_vec(), vec![b5]);
+    s.replace_bindings(&stray, Bindings::default())
+        .await
+        .unwrap();
     let b3 = binding_for(&aor, "sip:fay@10.0.0.3", 500);
     s.write_batch(&[
-        BatchWrite::Bindings(aor.clone(), vec![b3.clone()].into(), Dropped::Maybe),
-        BatchWrite::Bindings(aor.clone(), vec![b3.clone()].into(), Dropped::Nothing),
+        BatchWrite::Bindings(aor.clone(), vec![b3.clone()].into(), SetChange::Replace),
+        BatchWrite::Bindings(aor.clone(), vec![b3.clone()].into(), SetChange::Grow),
     ])
     .await
     .unwrap();

@@ -48,9 +48,9 @@ use tokio::sync::mpsc;
 
 use super::{
     Aor, ApiToken, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, BatchWrite,
-    BatchWriter, Binding, BindingStore, Bindings, Credentials, Document, DocumentStore, Dropped,
-    OfflineStore, PresenceStore, PublicationRecord, Store, StoreResult, StoredMessage, StoredNews,
-    SubscriptionRecord, TokenStore, User, UserRef, UserStore,
+    BatchWriter, Binding, BindingStore, Bindings, Credentials, Document, DocumentStore,
+    OfflineStore, PresenceStore, PublicationRecord, SetChange, Store, StoreResult, StoredMessage,
+    StoredNews, SubscriptionRecord, TokenStore, User, UserRef, UserStore,
 };
 
 /// How often the users version is read.
@@ -481,20 +481,52 @@ fn unexpired(set: &Bindings, now_secs: u64) -> Option<Bindings> {
 }
 
 /// What replacing `old` (the cached set, expired bindings included until the sweep; `None`
-/// when the AOR was not cached) with `new` drops: the written-behind rows of a contact
-/// not in `new` must go. Compared as stored, contact text for contact text (the store's
-/// key); a refresh that respells a contact counts as dropping the old spelling.
-fn dropped(old: Option<&[Binding]>, new: &[Binding]) -> Dropped {
-    match old {
-        Some(old)
-            if old
-                .iter()
-                .all(|o| new.iter().any(|b| b.contact == o.contact)) =>
-        {
-            Dropped::Nothing
-        }
-        _ => Dropped::Maybe,
+/// when the AOR was not cached) with `new` changes in the written-behind rows: the rows
+/// of a contact not in `new` must go; a set of the same contacts that moved only their
+/// expiry, Call-ID or CSeq (a refresh) updates those columns. Compared as stored, contact
+/// text for contact text (the store's key); a refresh that respells a contact counts as
+/// dropping the old spelling.
+fn change(old: Option<&[Binding]>, new: &[Binding]) -> SetChange {
+    let Some(old) = old else {
+        return SetChange::Replace;
+    };
+    let same = |o: &Binding| new.iter().find(|b| b.contact == o.contact);
+    if !old.iter().all(|o| same(o).is_some()) {
+        return SetChange::Replace;
     }
+    // Contacts are unique in a set: as many, all found, is the same contacts.
+    let refreshed = old.len() == new.len()
+        && old
+            .iter()
+            .all(|o| same(o).is_some_and(|b| only_times_moved(o, b)));
+    if refreshed {
+        SetChange::Refresh
+    } else {
+        SetChange::Grow
+    }
+}
+
+/// Whether `b` differs from `o` in nothing but what a refresh moves.
+fn only_times_moved(o: &Binding, b: &Binding) -> bool {
+    let Binding {
+        aor,
+        contact,
+        q,
+        expires_at: _,
+        call_id: _,
+        cseq: _,
+        instance,
+        reg_id,
+        flow,
+        user_agent,
+    } = o;
+    *aor == b.aor
+        && *contact == b.contact
+        && *q == b.q
+        && *instance == b.instance
+        && *reg_id == b.reg_id
+        && *flow == b.flow
+        && *user_agent == b.user_agent
 }
 
 #[async_trait]
@@ -524,8 +556,8 @@ impl BindingStore for CachedStore {
             return self.inner.replace_bindings(aor, bindings).await;
         }
         let old = lock(&self.bindings).insert(aor.clone(), bindings.clone());
-        let dropped = dropped(old.as_deref(), &bindings);
-        self.queue(BatchWrite::Bindings(aor.clone(), bindings, dropped))
+        let change = change(old.as_deref(), &bindings);
+        self.queue(BatchWrite::Bindings(aor.clone(), bindings, change))
             .await;
         Ok(())
     }
@@ -699,25 +731,57 @@ mod tests {
         let at =
             |contact: &str, expires| super::super::battery::binding_for(&aor, contact, expires);
         let (a, b) = (at("sip:zoe@10.0.0.1", 100), at("sip:zoe@10.0.0.2", 100));
-        let a_refreshed = at("sip:zoe@10.0.0.1", 900);
-        let check = |old: Option<Vec<Binding>>, new: Vec<Binding>| dropped(old.as_deref(), &new);
-        assert_eq!(check(None, vec![a.clone()]), Dropped::Maybe, "not cached");
+        let mut a_refreshed = at("sip:zoe@10.0.0.1", 900);
+        a_refreshed.call_id = "another call".into();
+        a_refreshed.cseq += 7;
+        let check = |old: Option<Vec<Binding>>, new: Vec<Binding>| change(old.as_deref(), &new);
+        assert_eq!(
+            check(None, vec![a.clone()]),
+            SetChange::Replace,
+            "not cached"
+        );
         assert_eq!(
             check(Some(vec![a.clone()]), vec![a_refreshed.clone()]),
-            Dropped::Nothing
+            SetChange::Refresh
+        );
+        assert_eq!(
+            check(
+                Some(vec![a.clone(), b.clone()]),
+                vec![b.clone(), a_refreshed.clone()]
+            ),
+            SetChange::Refresh,
+            "in another order"
         );
         assert_eq!(
             check(Some(vec![a.clone()]), vec![a_refreshed.clone(), b.clone()]),
-            Dropped::Nothing
+            SetChange::Grow
         );
-        assert_eq!(check(Some(vec![]), vec![a.clone()]), Dropped::Nothing);
+        assert_eq!(check(Some(vec![]), vec![a.clone()]), SetChange::Grow);
+        assert_eq!(check(Some(vec![]), vec![]), SetChange::Refresh);
         assert_eq!(
             check(Some(vec![a.clone(), b.clone()]), vec![b.clone()]),
-            Dropped::Maybe
+            SetChange::Replace
         );
-        assert_eq!(check(Some(vec![a.clone()]), vec![]), Dropped::Maybe);
+        assert_eq!(check(Some(vec![a.clone()]), vec![]), SetChange::Replace);
         let respelled = at("sip:ZOE@10.0.0.1", 900);
-        assert_eq!(dropped(Some(&[a]), &[respelled]), Dropped::Maybe);
+        assert_eq!(change(Some(&[a.clone()]), &[respelled]), SetChange::Replace);
+        // Anything but expiry, Call-ID and CSeq moved: the row is rewritten whole.
+        let moved: [fn(&mut Binding); 5] = [
+            |b| b.q = Some(100),
+            |b| b.instance = Some("<urn:uuid:2>".into()),
+            |b| b.reg_id = Some(2),
+            |b| b.flow.remote = "10.9.9.9:5060".into(),
+            |b| b.user_agent = Some("other".into()),
+        ];
+        for (i, m) in moved.iter().enumerate() {
+            let mut n = a_refreshed.clone();
+            m(&mut n);
+            assert_eq!(
+                change(Some(&[a.clone()]), &[n]),
+                SetChange::Grow,
+                "change {i}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -215,26 +215,30 @@ pub trait PresenceStore: Send + Sync {
 /// One write of a batch (see [`BatchWriter`]).
 #[derive(Debug, Clone)]
 pub enum BatchWrite {
-    /// An AOR's bindings now (shared with the cache that queued the write), and whether
-    /// the store may hold bindings of that AOR the set no longer has.
-    Bindings(Aor, Bindings, Dropped),
+    /// An AOR's bindings now (shared with the cache that queued the write), and how they
+    /// differ from what the store holds.
+    Bindings(Aor, Bindings, SetChange),
     Expire(u64),
     Archive(ArchiveEntry),
     Publications(Aor, Vec<PublicationRecord>),
     Subscription(String, Option<SubscriptionRecord>),
 }
 
-/// Whether a binding set written behind lacks something the store may hold for its AOR.
-/// Most REGISTERs refresh the contacts already bound, and a writer that knows nothing
-/// was dropped updates those rows in place instead of deleting and inserting them all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dropped {
+/// What a binding set written behind changed against what the store holds for its AOR.
+/// Most REGISTERs refresh the contacts already bound: a writer that knows so updates
+/// those rows' changing columns in place instead of deleting and inserting them all.
+/// Ordered: merging two writes of one AOR in a batch keeps the larger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SetChange {
+    /// The same contacts the store holds (unexpired), each changed in its expiry, Call-ID
+    /// or CSeq only: updating those columns of the rows is enough.
+    Refresh,
     /// Every binding of the AOR the store holds (unexpired) has its contact in the set:
     /// writing the set's rows, inserted or updated, is enough.
-    Nothing,
+    Grow,
     /// A contact may be gone (or the writer of the batch cannot tell): the set replaces
     /// all of the AOR's rows.
-    Maybe,
+    Replace,
 }
 
 /// Applies many writes at once, in order, atomically where the backend can (one SQLite

@@ -764,7 +764,10 @@ mod tests {
         );
         assert_eq!(check(Some(vec![a.clone()]), vec![]), SetChange::Replace);
         let respelled = at("sip:ZOE@10.0.0.1", 900);
-        assert_eq!(change(Some(&[a.clone()]), &[respelled]), SetChange::Replace);
+        assert_eq!(
+            change(Some(std::slice::from_ref(&a)), &[respelled]),
+            SetChange::Replace
+        );
         // Anything but expiry, Call-ID and CSeq moved: the row is rewritten whole.
         let moved: [fn(&mut Binding); 5] = [
             |b| b.q = Some(100),
@@ -777,7 +780,7 @@ mod tests {
             let mut n = a_refreshed.clone();
             m(&mut n);
             assert_eq!(
-                change(Some(&[a.clone()]), &[n]),
+                change(Some(std::slice::from_ref(&a)), &[n]),
                 SetChange::Grow,
                 "change {i}"
             );

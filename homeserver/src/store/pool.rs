@@ -31,7 +31,7 @@ impl PoolStore {
 impl PoolStore {
     /// Tells the other home servers a message for `aor` is stored, after it is. Not
     /// told (Redis is down), a home server that remembered "nothing waiting" for `aor`
-    /// finds it at its next periodic forgetting (see `cache.rs`).
+    /// finds it at its next periodic forgetting (see `cache/mod.rs`).
     async fn announce(&self, aor: &Aor) {
         if let Err(e) = self.redis.announce_stored(aor).await {
             tracing::warn!(%aor, error = %e, "stored message not announced");

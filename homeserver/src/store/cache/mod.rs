@@ -30,9 +30,9 @@
 //!
 //! Offline messages go straight to the database: a 202 is only sent once the message is
 //! stored. A write-behind entry is lost only if the process dies between the answer and
-//! the write (a batch gathers for 10 ms, then is written at once); a batch the database
-//! refuses is retried until it is written; on a graceful shutdown the queue is drained
-//! before the process exits.
+//! the write (a batch gathers for up to 50 ms, `BATCH_WINDOW`, then is written at once);
+//! a batch the database refuses is retried until it is written; on a graceful shutdown
+//! the queue is drained before the process exits.
 
 use std::{
     collections::{HashMap, HashSet},

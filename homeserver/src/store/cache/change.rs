@@ -13,15 +13,14 @@ pub(super) fn change(old: Option<&[Binding]>, new: &[Binding]) -> SetChange {
     let Some(old) = old else {
         return SetChange::Replace;
     };
-    let same = |o: &Binding| new.iter().find(|b| b.contact == o.contact);
-    if !old.iter().all(|o| same(o).is_some()) {
-        return SetChange::Replace;
+    // Contacts are unique in a set: as many, each found, is the same contacts.
+    let mut refreshed = old.len() == new.len();
+    for o in old {
+        match new.iter().find(|b| b.contact == o.contact) {
+            None => return SetChange::Replace,
+            Some(b) => refreshed &= only_times_moved(o, b),
+        }
     }
-    // Contacts are unique in a set: as many, all found, is the same contacts.
-    let refreshed = old.len() == new.len()
-        && old
-            .iter()
-            .all(|o| same(o).is_some_and(|b| only_times_moved(o, b)));
     if refreshed {
         SetChange::Refresh
     } else {

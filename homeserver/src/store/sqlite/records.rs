@@ -121,20 +121,19 @@ async fn write_sets(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding], SetChange)]) -> 
         del.push(")");
         del.build().execute(&mut **tx).await.map_err(backend)?;
     }
-    let rows_of = |refresh: bool| -> Vec<&Binding> {
-        sets.iter()
-            .filter(|(_, _, c)| (*c == SetChange::Refresh) == refresh)
-            .flat_map(|(_, b, _)| b.iter())
-            .collect()
-    };
-    for chunk in pow2_chunks(&rows_of(true)) {
+    let (refreshed, written): (Vec<_>, Vec<_>) =
+        sets.iter().partition(|(_, _, c)| *c == SetChange::Refresh);
+    fn rows<'a>(sets: Vec<&(&Aor, &'a [Binding], SetChange)>) -> Vec<&'a Binding> {
+        sets.into_iter().flat_map(|(_, b, _)| b.iter()).collect()
+    }
+    for chunk in pow2_chunks(&rows(refreshed)) {
         // A row the store lacks after all (nothing the cache does leads there, but the
         // database is not the cache) is written whole with the rest of its chunk.
         if refresh_rows(tx, chunk).await? != chunk.len() as u64 {
             upsert_rows(tx, chunk).await?;
         }
     }
-    for chunk in pow2_chunks(&rows_of(false)) {
+    for chunk in pow2_chunks(&rows(written)) {
         upsert_rows(tx, chunk).await?;
     }
     Ok(())
@@ -393,8 +392,9 @@ mod tests {
     use super::*;
     use crate::store::battery::binding_for;
 
-    /// A refresh finds every row (no fallback to the whole-row write), moves expiry, Call-ID and CSeq, and finds nothing for a row not stored;
-    /// the plan looks bindings up by their key, not by a scan.
+    /// A refresh finds every row (no fallback to the whole-row write), moves expiry,
+    /// Call-ID and CSeq, and finds nothing for a row not stored; the plan looks bindings
+    /// up by their key, not by a scan.
     #[tokio::test]
     async fn a_refresh_updates_the_stored_rows_by_key() {
         let dir = tempfile::tempdir().unwrap();

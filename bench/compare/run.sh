@@ -28,7 +28,9 @@
 # end before reading memory), --max-p99 MS (a REGISTER/MESSAGE step also fails when its
 # p99 is above MS),
 # --herald-workers N (Herald's runtime worker threads, HERALD_WORKER_THREADS; default:
-# one per core. Kamailio's worker counts are set in kamailio.cfg.in).
+# one per core. Kamailio's worker counts are set in kamailio.cfg.in),
+# --herald-bin PATH (that Herald build instead of this tree's: a before/after pair in
+# one session; the presence load generator is still built from this tree).
 # Installs sip-tester and kamailio (with its presence and TLS modules) when missing
 # (apt-get, as root). Stops everything it started. Exits 1 when a server passed no step.
 set -euo pipefail
@@ -37,7 +39,7 @@ ROOT=$PWD
 
 WORK=all TRANSPORTS="u1 t1" USERS=5000 START=2000 STEP=2000 MAX=40000 SECS=5 ROUNDS=1
 PIN="" SMOKE=0 POOL=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,15,20,30,40,50,55,60,70 PRESENTITIES=1000 WATCHERS=4
-PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000 MAX_P99=() WORKERS=""
+PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000 MAX_P99=() WORKERS="" HERALD_BIN=""
 while (($#)); do
   case "$1" in
     --work) WORK=$2; shift ;;
@@ -56,10 +58,11 @@ while (($#)); do
     --settle) SETTLE=$2; shift ;;
     --max-p99) MAX_P99=(--max-p99 "$2"); shift ;;
     --herald-workers) WORKERS=$2; shift ;;
+    --herald-bin) HERALD_BIN=$2; shift ;;
     --pool) POOL=1 ;;
     --pin) PIN=1 ;;
     --smoke) SMOKE=1 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -113,12 +116,19 @@ DOMAIN=example.com
 
 # The same users for both: u000001 … with passwords pw000001 ….
 # BENCH_PROFILE=debug uses the test build (the CI's smoke run); measurements use release.
+# With --herald-bin only the presence load generator is built.
+PKGS=(-p herald-bench-presence)
+[ -n "$HERALD_BIN" ] || PKGS+=(-p herald)
 if [ "${BENCH_PROFILE:-release}" = debug ]; then
-  cargo build --quiet -p herald -p herald-bench-presence
+  cargo build --quiet "${PKGS[@]}"
   BIN=$ROOT/target/debug/herald LOAD=$ROOT/target/debug/presence-load
 else
-  cargo build --release --quiet -p herald -p herald-bench-presence
+  cargo build --release --quiet "${PKGS[@]}"
   BIN=$ROOT/target/release/herald LOAD=$ROOT/target/release/presence-load
+fi
+if [ -n "$HERALD_BIN" ]; then
+  [ -x "$HERALD_BIN" ] || { echo "--herald-bin $HERALD_BIN: not an executable file" >&2; exit 66; }
+  BIN=$HERALD_BIN
 fi
 {
   echo "address,password"

@@ -38,7 +38,14 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // A refresh of many bindings is one statement per row in one query, and
+            // sqlx's worker thread sends back one result per statement. With its default
+            // of 50 in flight, the thread blocked on every result past the 50th until the
+            // engine took one: two thread switches per binding written — on one core,
+            // the engine's thread preempted thousands of times a second. Room for a whole
+            // chunk lets the thread run through it.
+            .row_buffer_size(chunks::MAX_ROWS);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)

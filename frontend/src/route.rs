@@ -22,11 +22,9 @@ pub fn route(msg: &Message) -> Route {
         Message::Request(req) => {
             let key_of = |uri: Option<Uri<'_>>| match uri {
                 Some(Uri::Sip(u)) if u.user.is_some() => {
-                    let aor = u.aor();
-                    Some(
-                        aor.split_once(':')
-                            .map_or(aor.clone(), |(_, r)| r.to_owned()),
-                    )
+                    let mut key = String::with_capacity(48);
+                    u.push_user_host(&mut key);
+                    Some(key)
                 }
                 _ => None,
             };

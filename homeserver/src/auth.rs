@@ -40,7 +40,7 @@ pub async fn lookup(
     domain: &str,
     offered: &[Algorithm],
 ) -> Result<(Option<UserRef>, String), StoreError> {
-    let user = match Aor::parse(&format!("{}@{domain}", creds.username)) {
+    let user = match Aor::of_parts(&creds.username, domain) {
         Some(a) => store.user(&a).await?,
         None => None,
     };

@@ -206,6 +206,10 @@ impl Core {
     pub(super) fn local_aor(&self, uri: &Uri<'_>) -> Option<Aor> {
         let Uri::Sip(u) = uri else { return None };
         let aor = Aor::of_uri(u)?;
+        // Already the domain's own spelling (lower case): no second copy.
+        if aor.domain().eq_ignore_ascii_case(&self.cfg.domain) {
+            return Some(aor);
+        }
         self.cfg
             .is_local(aor.domain())
             .then(|| Aor::new(aor.user(), &self.cfg.domain))

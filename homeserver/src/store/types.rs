@@ -31,6 +31,12 @@ impl Aor {
             .or_else(|| s.strip_prefix("sips:"))
             .unwrap_or(s);
         let (user, domain) = s.rsplit_once('@')?;
+        Aor::of_parts(user, domain)
+    }
+
+    /// `user@domain` from its two parts (a digest user name and the served domain), when
+    /// each can be one: printable, no `<>"@`, no port or parameters in the domain.
+    pub fn of_parts(user: &str, domain: &str) -> Option<Aor> {
         let valid = |p: &str| {
             !p.is_empty()
                 && p.bytes()
@@ -44,11 +50,9 @@ impl Aor {
     pub fn of_uri(uri: &SipUri<'_>) -> Option<Aor> {
         uri.user?;
         // The core's canonical form, `sip:user@host`, without the scheme.
-        let canonical = uri.aor();
-        let bare = canonical
-            .split_once(':')
-            .map_or(canonical.as_str(), |(_, r)| r);
-        Some(Aor(bare.to_owned()))
+        let mut s = String::with_capacity(48);
+        uri.push_user_host(&mut s);
+        Some(Aor(s))
     }
 
     /// The AOR of a To/From/Request-URI, if it is a sip/sips URI with a user part.
@@ -258,6 +262,31 @@ mod tests {
             panic!("parse")
         };
         assert_eq!(Aor::of_uri(&u).unwrap().user(), "a\0b");
+        // IPv4 and IPv6 hosts, and no user part (no AOR).
+        let Ok(Uri::Sip(u)) = Uri::parse("sip:bob@192.0.2.7:5070") else {
+            panic!("parse")
+        };
+        assert_eq!(Aor::of_uri(&u).unwrap().as_str(), "bob@192.0.2.7");
+        let Ok(Uri::Sip(u)) = Uri::parse("sip:bob@[2001:DB8::1]") else {
+            panic!("parse")
+        };
+        assert_eq!(Aor::of_uri(&u).unwrap().as_str(), "bob@[2001:db8::1]");
+        let Ok(Uri::Sip(u)) = Uri::parse("sip:example.com") else {
+            panic!("parse")
+        };
+        assert!(Aor::of_uri(&u).is_none());
+    }
+
+    #[test]
+    fn aor_of_a_digest_user_name() {
+        assert_eq!(
+            Aor::of_parts("Alice", "Example.com").unwrap().as_str(),
+            "Alice@example.com"
+        );
+        for bad in ["", "a b", "a@b", "<a>", "\"a\""] {
+            assert!(Aor::of_parts(bad, "example.com").is_none(), "{bad:?}");
+        }
+        assert!(Aor::of_parts("a", "example.com:5060").is_none());
     }
 
     #[test]

@@ -37,27 +37,48 @@ impl<'a> Credentials<'a> {
     /// [`DigestError::UnsupportedScheme`] (the server answers with a fresh challenge).
     pub fn parse(s: &'a str) -> Result<Credentials<'a>, DigestError> {
         let pairs = parse_scheme_and_params(s)?;
-        let get = |name: &'static str| take(&pairs, name);
-        let username = get("username")?.ok_or(DigestError::MissingParam("username"))?;
-        let realm = get("realm")?.ok_or(DigestError::MissingParam("realm"))?;
-        let nonce = get("nonce")?.ok_or(DigestError::MissingParam("nonce"))?;
-        let uri = get("uri")?.ok_or(DigestError::MissingParam("uri"))?;
-        let response = get("response")?.ok_or(DigestError::MissingParam("response"))?;
-        let algorithm = match get("algorithm")? {
+        // One pass over the pairs, each name looked up once (not each wanted name looked
+        // for among all pairs: this runs for every authenticated request).
+        const NAMES: [&str; 10] = [
+            "username",
+            "realm",
+            "nonce",
+            "uri",
+            "response",
+            "algorithm",
+            "cnonce",
+            "opaque",
+            "qop",
+            "nc",
+        ];
+        let mut found: [Option<&Param<'a>>; 10] = [None; 10];
+        for (name, param) in &pairs {
+            let Some(i) = NAMES.iter().position(|n| n.eq_ignore_ascii_case(name)) else {
+                continue;
+            };
+            if found[i].replace(param).is_some() {
+                return Err(DigestError::DuplicateParam(NAMES[i].to_owned()));
+            }
+        }
+        let get = |i: usize| found[i].map(Param::value);
+        let need = |i: usize| get(i).ok_or(DigestError::MissingParam(NAMES[i]));
+        let username = need(0)?;
+        let realm = need(1)?;
+        let nonce = need(2)?;
+        let uri = need(3)?;
+        let response = need(4)?;
+        let algorithm = match get(5) {
             Some(a) => Algorithm::parse(&a)?,
             None => Algorithm::Md5,
         };
-        let cnonce = get("cnonce")?;
-        let opaque = get("opaque")?;
-        let qop = match get("qop")? {
+        let cnonce = get(6);
+        let opaque = get(7);
+        let qop = match get(8) {
             Some(q) if q.eq_ignore_ascii_case("auth") => Some(Qop::Auth),
             Some(q) => return Err(DigestError::UnsupportedQop(q.into_owned())),
             None => None,
         };
-        let nc_raw = pairs
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("nc"))
-            .map(|(_, v)| v.raw);
+        let nc_raw = found[9].map(|p| p.raw);
         let nc = match nc_raw {
             Some(v) if v.len() == 8 && v.bytes().all(|c| c.is_ascii_hexdigit()) => Some(
                 u32::from_str_radix(v, 16).map_err(|_| DigestError::BadNonceCount(v.to_owned()))?,
@@ -201,6 +222,11 @@ mod tests {
         assert_eq!(
             Credentials::parse(dup),
             Err(DigestError::DuplicateParam("username".into()))
+        );
+        let dup_nc = "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"x\", qop=auth, cnonce=\"c\", nc=00000001, NC=00000002";
+        assert_eq!(
+            Credentials::parse(dup_nc),
+            Err(DigestError::DuplicateParam("nc".into()))
         );
         let nc = "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"u\", response=\"x\", qop=auth, cnonce=\"c\", nc=1";
         assert_eq!(

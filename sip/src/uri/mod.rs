@@ -185,17 +185,26 @@ impl<'a> SipUri<'a> {
     /// The canonical address-of-record form: `sip:user@host` (scheme, unescaped user,
     /// lower-case host, no port, no parameters). Used as the key for bindings and users.
     pub fn aor(&self) -> String {
-        let mut s = String::with_capacity(32);
+        let mut s = String::with_capacity(48);
         s.push_str(match self.scheme {
             Scheme::Sip => "sip:",
             Scheme::Sips => "sips:",
         });
-        if let Some(u) = self.user {
-            s.push_str(&pct_decode(u));
-            s.push('@');
-        }
-        s.push_str(&self.host.to_string().to_ascii_lowercase());
+        self.push_user_host(&mut s);
         s
+    }
+
+    /// Appends the address-of-record without its scheme: `user@host` (unescaped user,
+    /// lower-case host) or `host`. One buffer, no formatting machinery: the registrar
+    /// and the router build it for every request.
+    pub fn push_user_host(&self, out: &mut String) {
+        if let Some(u) = self.user {
+            out.push_str(&pct_decode(u));
+            out.push('@');
+        }
+        let host = out.len();
+        self.host.push_to(out);
+        out[host..].make_ascii_lowercase();
     }
 }
 

@@ -130,12 +130,12 @@ impl Core {
         sender: Option<&Aor>,
         outcome: Outcome,
     ) {
-        let kind = match outcome {
-            Outcome::Delivered(_) => "delivered",
-            Outcome::Refused(_) => "refused",
-            _ => "other",
+        let counter = match outcome {
+            Outcome::Delivered(_) => &self.counters.messages_delivered,
+            Outcome::Refused(_) => &self.counters.messages_refused,
+            _ => &self.counters.messages_other,
         };
-        metrics::counter!("herald_messages_total", "outcome" => kind).increment(1);
+        counter.increment(1);
         let entry = self.archive_entry(req, sender, outcome);
         if let Err(e) = self.store.archive(entry).await {
             tracing::error!(error = %e, "archive write failed");

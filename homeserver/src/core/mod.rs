@@ -4,6 +4,7 @@
 //! the task, so the order of events per user is the order of arrival.
 
 mod admin;
+mod counters;
 mod dispatch;
 mod fork;
 mod forward;
@@ -204,6 +205,7 @@ struct Core {
     forks: HashMap<u64, Fork>,
     /// `herald_forks_open`: requests being forked to devices now.
     forks_open: metrics::Gauge,
+    counters: counters::Counters,
     /// Client transaction -> the fork it is a branch of.
     branch_of: HashMap<TxId, u64>,
     /// INVITE server transaction -> its fork (for CANCEL).
@@ -248,6 +250,7 @@ impl Core {
             limits: Limits::default(),
             forks: HashMap::new(),
             forks_open: metrics::gauge!("herald_forks_open"),
+            counters: counters::Counters::new(),
             branch_of: HashMap::new(),
             fork_of_server: HashMap::new(),
             deliveries: HashMap::new(),

@@ -323,7 +323,7 @@ impl Core {
                 if let Some(sub) = self.watch.subs.get_mut(&id) {
                     sub.in_flight = Some(tx);
                 }
-                metrics::counter!("herald_notifies_total").increment(1);
+                self.counters.notifies.increment(1);
             }
             Err(e) => tracing::warn!(error = ?e, sub = id, "NOTIFY not sent"),
         }

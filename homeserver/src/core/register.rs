@@ -117,7 +117,7 @@ impl Core {
         match outcome {
             Ok(Ok(set)) => {
                 tracing::info!(%aor, contacts = set.len(), "registered");
-                metrics::counter!("herald_registrations_total").increment(1);
+                self.counters.registrations.increment(1);
                 let r = registrar::ok(req, &set, now, &cfg);
                 self.reply(at, r).await;
                 // Automatic presence: registering or signing out changes what watchers see.

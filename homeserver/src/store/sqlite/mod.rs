@@ -39,13 +39,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // A refresh of many bindings is one statement per row in one query, and
-            // sqlx's worker thread sends back one result per statement. With its default
-            // of 50 in flight, the thread blocked on every result past the 50th until the
-            // engine took one: two thread switches per binding written — on one core,
-            // the engine's thread preempted thousands of times a second. Room for a whole
-            // chunk lets the thread run through it.
-            .row_buffer_size(chunks::MAX_ROWS);
+            // sqlx's worker thread sends back one item per row returned and per statement
+            // run. With its default of 50 in flight the thread blocked on every item past
+            // the 50th until the engine took one: a refresh of many bindings (a statement
+            // per row) or an archive chunk (a row back per entry) cost two thread switches
+            // per row — on one core, the engine's thread preempted thousands of times a
+            // second. Room for a whole chunk's items lets the thread run through it.
+            .row_buffer_size(2 * chunks::MAX_ROWS);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)

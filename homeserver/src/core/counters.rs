@@ -17,7 +17,6 @@ pub(super) struct Counters {
 
 impl Counters {
     pub fn new() -> Counters {
-        let messages = |outcome: &'static str| metrics::counter!("herald_messages_total", "outcome" => outcome);
         Counters {
             registrations: metrics::counter!("herald_registrations_total"),
             notifies: metrics::counter!("herald_notifies_total"),
@@ -26,4 +25,9 @@ impl Counters {
             messages_other: messages("other"),
         }
     }
+}
+
+/// `herald_messages_total` with its outcome.
+fn messages(outcome: &'static str) -> Counter {
+    metrics::counter!("herald_messages_total", "outcome" => outcome)
 }

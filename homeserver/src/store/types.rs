@@ -252,29 +252,32 @@ mod tests {
         assert!(Aor::parse("@b").is_none());
     }
 
+    /// The AOR of a URI, as the registrar takes it.
+    fn aor_of(uri: &str) -> Option<Aor> {
+        match Uri::parse(uri) {
+            Ok(Uri::Sip(u)) => Aor::of_uri(&u),
+            other => panic!("{uri}: {other:?}"),
+        }
+    }
+
     #[test]
     fn aor_of_uri_unescapes_the_user() {
-        let Ok(Uri::Sip(u)) = Uri::parse("sip:%61lice@EXAMPLE.com;transport=tcp") else {
-            panic!("parse")
-        };
-        assert_eq!(Aor::of_uri(&u).unwrap().as_str(), "alice@example.com");
-        let Ok(Uri::Sip(u)) = Uri::parse("sip:a%00b@example.com") else {
-            panic!("parse")
-        };
-        assert_eq!(Aor::of_uri(&u).unwrap().user(), "a\0b");
+        let aor = |uri| aor_of(uri).map(|a| a.as_str().to_owned());
+        assert_eq!(
+            aor("sip:%61lice@EXAMPLE.com;transport=tcp").as_deref(),
+            Some("alice@example.com")
+        );
+        assert_eq!(aor_of("sip:a%00b@example.com").unwrap().user(), "a\0b");
         // IPv4 and IPv6 hosts, and no user part (no AOR).
-        let Ok(Uri::Sip(u)) = Uri::parse("sip:bob@192.0.2.7:5070") else {
-            panic!("parse")
-        };
-        assert_eq!(Aor::of_uri(&u).unwrap().as_str(), "bob@192.0.2.7");
-        let Ok(Uri::Sip(u)) = Uri::parse("sip:bob@[2001:DB8::1]") else {
-            panic!("parse")
-        };
-        assert_eq!(Aor::of_uri(&u).unwrap().as_str(), "bob@[2001:db8::1]");
-        let Ok(Uri::Sip(u)) = Uri::parse("sip:example.com") else {
-            panic!("parse")
-        };
-        assert!(Aor::of_uri(&u).is_none());
+        assert_eq!(
+            aor("sip:bob@192.0.2.7:5070").as_deref(),
+            Some("bob@192.0.2.7")
+        );
+        assert_eq!(
+            aor("sip:bob@[2001:DB8::1]").as_deref(),
+            Some("bob@[2001:db8::1]")
+        );
+        assert_eq!(aor("sip:example.com"), None);
     }
 
     #[test]

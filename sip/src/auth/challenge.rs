@@ -4,7 +4,7 @@
 use std::{borrow::Cow, fmt};
 
 use super::{
-    params::{parse_scheme_and_params, take},
+    params::{parse_scheme_and_params, pick, Param},
     Algorithm, DigestError, Qop,
 };
 
@@ -22,18 +22,22 @@ impl Challenge {
     /// Parses a challenge; an offered qop list is accepted if it contains `auth`.
     pub fn parse(s: &str) -> Result<Challenge, DigestError> {
         let pairs = parse_scheme_and_params(s)?;
-        let get = |name: &'static str| take(&pairs, name);
-        let realm = get("realm")?
+        let [realm, nonce, algorithm, qop, opaque, stale] = pick(
+            &pairs,
+            ["realm", "nonce", "algorithm", "qop", "opaque", "stale"],
+        )?
+        .map(|p| p.map(Param::value));
+        let realm = realm
             .ok_or(DigestError::MissingParam("realm"))?
             .into_owned();
-        let nonce = get("nonce")?
+        let nonce = nonce
             .ok_or(DigestError::MissingParam("nonce"))?
             .into_owned();
-        let algorithm = match get("algorithm")? {
+        let algorithm = match algorithm {
             Some(a) => Algorithm::parse(&a)?,
             None => Algorithm::Md5,
         };
-        let qop = match get("qop")? {
+        let qop = match qop {
             Some(list)
                 if list
                     .split(',')
@@ -44,8 +48,8 @@ impl Challenge {
             Some(list) => return Err(DigestError::UnsupportedQop(list.into_owned())),
             None => None,
         };
-        let opaque = get("opaque")?.map(|o| o.into_owned());
-        let stale = get("stale")?.is_some_and(|s| s.eq_ignore_ascii_case("true"));
+        let opaque = opaque.map(|o| o.into_owned());
+        let stale = stale.is_some_and(|s| s.eq_ignore_ascii_case("true"));
         Ok(Challenge {
             realm,
             nonce,

@@ -37,8 +37,6 @@ impl<'a> Credentials<'a> {
     /// [`DigestError::UnsupportedScheme`] (the server answers with a fresh challenge).
     pub fn parse(s: &'a str) -> Result<Credentials<'a>, DigestError> {
         let pairs = parse_scheme_and_params(s)?;
-        // One pass over the pairs, each name looked up once (not each wanted name looked
-        // for among all pairs: this runs for every authenticated request).
         const NAMES: [&str; 10] = [
             "username",
             "realm",
@@ -51,15 +49,7 @@ impl<'a> Credentials<'a> {
             "qop",
             "nc",
         ];
-        let mut found: [Option<&Param<'a>>; 10] = [None; 10];
-        for (name, param) in &pairs {
-            let Some(i) = NAMES.iter().position(|n| n.eq_ignore_ascii_case(name)) else {
-                continue;
-            };
-            if found[i].replace(param).is_some() {
-                return Err(DigestError::DuplicateParam(NAMES[i].to_owned()));
-            }
-        }
+        let found = pick(&pairs, NAMES)?;
         let get = |i: usize| found[i].map(Param::value);
         let need = |i: usize| get(i).ok_or(DigestError::MissingParam(NAMES[i]));
         let username = need(0)?;
@@ -122,17 +112,23 @@ impl<'a> Param<'a> {
     }
 }
 
-/// The value of `name` (case-insensitive); an error if it appears twice.
-pub(super) fn take<'a>(
-    pairs: &[(&'a str, Param<'a>)],
-    name: &'static str,
-) -> Result<Option<Cow<'a, str>>, DigestError> {
-    let mut it = pairs.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
-    let first = it.next();
-    if it.next().is_some() {
-        return Err(DigestError::DuplicateParam(name.to_owned()));
+/// The parameters named in `names` (case-insensitive), in that order; an error if one
+/// appears twice. One pass over the pairs, each name looked up once (credentials are
+/// read for every authenticated request).
+pub(super) fn pick<'p, 'a, const N: usize>(
+    pairs: &'p [(&'a str, Param<'a>)],
+    names: [&'static str; N],
+) -> Result<[Option<&'p Param<'a>>; N], DigestError> {
+    let mut found = [None; N];
+    for (name, param) in pairs {
+        let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(name)) else {
+            continue;
+        };
+        if found[i].replace(param).is_some() {
+            return Err(DigestError::DuplicateParam(names[i].to_owned()));
+        }
     }
-    Ok(first.map(|(_, p)| p.value()))
+    Ok(found)
 }
 
 /// Parses `Digest name=value, ...`; refuses other schemes.

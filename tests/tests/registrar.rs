@@ -47,3 +47,69 @@ fn websocket_origin_allow_list_and_subprotocol() {
         other => panic!("foreign origin accepted: {:?}", other.map(|_| ())),
     }
 }
+
+/// REGISTER is answered without a server transaction (RFC 3261 §8.2.7); a retransmission
+/// over UDP still meets what the first copy got: the 200 again (not a 403 for reusing its
+/// nonce count), without being applied again — a binding removed since stays removed —
+/// and a refusal again.
+#[test]
+fn retransmitted_register_over_udp() {
+    use herald_sip::{auth::Challenge, HeaderName};
+    use herald_tests::{device::Wire, udp::UdpDevice};
+
+    let dir = test_dir("retransmit");
+    let s = Server::start(dir.path(), &[]);
+    s.add_user("rita", "rita-pw");
+    let mut dev = UdpDevice::udp([127, 0, 0, 1].into(), s.addr("udp"), "rita", "rita-pw");
+    let uri = format!("sip:{DOMAIN}");
+    // The text of an authenticated REGISTER binding for `expires` seconds.
+    let authenticated = |dev: &mut UdpDevice, expires: u32| {
+        let probe = dev.build("REGISTER", &uri, "rita", DOMAIN, None, "");
+        dev.wire.send(&probe);
+        let r = dev.response();
+        assert_eq!(r.status.as_u16(), 401);
+        let ch = Challenge::parse(r.headers.get(&HeaderName::WwwAuthenticate).unwrap()).unwrap();
+        let creds = ch.answer("rita", "rita-pw", "REGISTER", &uri, 1, "retransmit");
+        dev.build("REGISTER", &uri, "rita", DOMAIN, Some(&creds), "")
+            .replace("Expires: 600", &format!("Expires: {expires}"))
+    };
+    let contacts = |r: &herald_sip::Response| r.headers.get_all(&HeaderName::Contact).count();
+    let send = |dev: &mut UdpDevice, text: &str| {
+        dev.wire.send(text);
+        dev.response()
+    };
+
+    let bind = authenticated(&mut dev, 600);
+    let first = send(&mut dev, &bind);
+    assert_eq!((first.status.as_u16(), contacts(&first)), (200, 1));
+    let again = send(&mut dev, &bind);
+    assert_eq!(
+        (again.status.as_u16(), contacts(&again)),
+        (200, 1),
+        "{again:?}"
+    );
+
+    let unbind = authenticated(&mut dev, 0);
+    let gone = send(&mut dev, &unbind);
+    assert_eq!((gone.status.as_u16(), contacts(&gone)), (200, 0));
+    let late = send(&mut dev, &bind);
+    assert_eq!(late.status.as_u16(), 200, "{late:?}");
+    // A query (no Contact) lists the bindings in force: none came back.
+    let query: String = authenticated(&mut dev, 600)
+        .lines()
+        .filter(|l| !l.starts_with("Contact:") && !l.starts_with("Expires:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let now = send(&mut dev, &query);
+    assert_eq!(
+        (now.status.as_u16(), contacts(&now)),
+        (200, 0),
+        "a late copy of the first REGISTER brought its binding back: {now:?}"
+    );
+
+    let brief = authenticated(&mut dev, 5);
+    let refused = send(&mut dev, &brief);
+    assert_eq!(refused.status.as_u16(), 423);
+    let refused_again = send(&mut dev, &brief);
+    assert_eq!(refused_again.status.as_u16(), 423);
+}

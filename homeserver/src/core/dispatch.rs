@@ -83,8 +83,12 @@ impl Core {
                 .push(HeaderName::Unsupported, unsupported.join(", "));
             return self.reply(&at, r).await;
         }
-        // In-dialog requests that carry our Record-Route go where the route says.
-        if let Some(route) = self.our_route(&req) {
+        // In-dialog requests that carry our Record-Route go where the route says (a
+        // REGISTER is never in a dialog: it goes to the registrar whatever its Route).
+        if let Some(route) = self
+            .our_route(&req)
+            .filter(|_| req.method != Method::Register)
+        {
             return self
                 .route_in_dialog(at, req, Arc::unwrap_or_clone(flow), route)
                 .await;

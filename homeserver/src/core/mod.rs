@@ -18,6 +18,7 @@ mod presence_store;
 mod proxy;
 mod recipient;
 mod register;
+mod register_seen;
 mod subscribe;
 
 use std::{
@@ -30,7 +31,7 @@ use herald_proto::v1::{
     edge_server::Edge, home_server::Home, Accepted, AcceptedBatch, FlowRef, Inbound, InboundBatch,
 };
 use herald_sip::{
-    transactions::{TimerConfig, TransactionLayer, Transmit, TxEvent, TxId},
+    transactions::{Timer, TimerConfig, TransactionLayer, Transmit, TxEvent, TxId},
     Limits, Message, Response,
 };
 use tokio::sync::mpsc;
@@ -188,12 +189,18 @@ impl Home for HomeServer {
 pub(crate) type Peer = Arc<FlowRef>;
 
 /// Where an answer to a request goes: its server transaction, or (for requests without
-/// an RFC 3261 branch) straight down the flow.
+/// an RFC 3261 branch) straight down the flow, or (REGISTER, answered without a
+/// transaction: `register_seen.rs`) down the flow, noting what a retransmission of the
+/// request with this fingerprint is to get.
 #[derive(Debug, Clone)]
 enum At {
     Tx(TxId),
     Stateless(FlowRef),
+    Register(Peer, Option<register_seen::Key>),
 }
+
+/// Most REGISTERs remembered for their retransmissions (64·T1 at 31,000/s).
+const SEEN_REGISTERS: usize = 1_000_000;
 
 struct Core {
     cfg: Arc<HomeConfig>,
@@ -221,6 +228,8 @@ struct Core {
     fence: ownership::Fence,
     /// REGISTERs being written through to a networked store, per AOR.
     registering: lanes::Lanes<register::Waiting>,
+    /// REGISTERs answered lately, for their retransmissions.
+    seen_registers: register_seen::SeenRegisters,
     /// MESSAGEs whose recipient's devices are being looked up there, per recipient.
     looking_up: lanes::Lanes<recipient::Waiting>,
     /// Where the tasks doing that send their results, and where the engine takes them
@@ -239,6 +248,10 @@ impl Core {
         let (settled, settled_rx) = lanes::channel();
         Core {
             registering: lanes::Lanes::default(),
+            seen_registers: register_seen::SeenRegisters::new(
+                TimerConfig::default().duration(Timer::J, false),
+                SEEN_REGISTERS,
+            ),
             looking_up: lanes::Lanes::default(),
             settled,
             settled_rx: Some(settled_rx),
@@ -355,6 +368,9 @@ impl Core {
                         .on_request(At::Stateless(FlowRef::clone(&flow)), req, Some(flow))
                         .await;
                 }
+                if req.method == herald_sip::Method::Register {
+                    return self.register_arrived(req, flow, now).await;
+                }
                 let reliable = flow::reliable(&flow);
                 if let Err(e) = self.txl.handle_request(req, flow, reliable, now) {
                     tracing::info!(error = ?e, "request refused by the transaction layer");
@@ -458,6 +474,15 @@ impl Core {
                     tracing::info!(%status, "stateless response not sent");
                 }
             }
+            At::Register(flow, key) => {
+                let raw = resp.to_bytes();
+                if let Some(key) = *key {
+                    self.register_answered(key, resp.status, &raw);
+                }
+                if let Err(status) = self.send(FlowRef::clone(flow), raw).await {
+                    tracing::info!(%status, "REGISTER response not sent");
+                }
+            }
         }
     }
 
@@ -470,7 +495,7 @@ impl Core {
                     tracing::debug!(error = ?e, "response not sent");
                 }
             }
-            At::Stateless(_) => self.reply(at, resp).await,
+            At::Stateless(_) | At::Register(..) => self.reply(at, resp).await,
         }
     }
 

@@ -6,10 +6,17 @@
 //! trips never hold everyone else's requests, and concurrent writes share the store's
 //! connection (Redis pipelines them).
 
+use std::time::Instant;
+
 use herald_proto::v1::FlowRef;
 use herald_sip::{Request, Response, StatusCode, Uri};
 
-use super::{lanes::Settled, now_secs, At, Core};
+use super::{
+    lanes::Settled,
+    now_secs,
+    register_seen::{Key, Seen},
+    At, Core, Peer,
+};
 use crate::{
     config::HomeConfig,
     registrar, reply,
@@ -58,6 +65,55 @@ async fn apply_and_write(
 }
 
 impl Core {
+    /// A REGISTER with an RFC 3261 branch, answered without a server transaction
+    /// (`register_seen.rs`): a retransmission meets what became of the first copy.
+    pub(super) async fn register_arrived(&mut self, req: Request, flow: Peer, now: Instant) {
+        let key = if crate::flow::reliable(&flow) {
+            None
+        } else {
+            self.seen_registers.key(&req)
+        };
+        let earlier = key.and_then(|k| self.seen_registers.arrive(k, now));
+        let Some(earlier) = earlier else {
+            let at = At::Register(Peer::clone(&flow), key);
+            return self.on_request(at, req, Some(flow)).await;
+        };
+        metrics::counter!("herald_register_retransmissions_total").increment(1);
+        match earlier {
+            Seen::Pending => {}
+            Seen::Registered(aor) => {
+                let now = now_secs();
+                let cfg = self.cfg.clone();
+                let r = match self.store.bindings(&aor, now).await {
+                    Ok(set) => registrar::ok(&req, &set, now, &cfg),
+                    Err(e) => {
+                        tracing::error!(error = %e, "store failure answering a retransmitted REGISTER");
+                        reply::unavailable(&req, &cfg)
+                    }
+                };
+                self.reply(&At::Register(flow, None), r).await;
+            }
+            Seen::Refused(raw) => {
+                if let Err(status) = self.send(FlowRef::clone(&flow), raw).await {
+                    tracing::info!(%status, "REGISTER response not sent");
+                }
+            }
+        }
+    }
+
+    /// A REGISTER noted in `seen_registers` was answered `status`: a challenge is not
+    /// kept (its retransmission is challenged anew), a refusal is; a 200 was noted with
+    /// its AOR where the bindings were settled.
+    pub(super) fn register_answered(&mut self, key: Key, status: StatusCode, raw: &bytes::Bytes) {
+        let code = status.as_u16();
+        if code == 401 || code == 407 {
+            self.seen_registers.settle(key, None);
+        } else if code >= 300 {
+            self.seen_registers
+                .settle(key, Some(Seen::Refused(raw.clone())));
+        }
+    }
+
     pub(super) async fn on_register(&mut self, at: At, req: Request, flow: &FlowRef) {
         let cfg = self.cfg.clone();
         let to_uri_ok = matches!(req.headers.to().map(|t| t.uri), Ok(Uri::Sip(_)));
@@ -118,6 +174,10 @@ impl Core {
             Ok(Ok(set)) => {
                 tracing::info!(%aor, contacts = set.len(), "registered");
                 self.counters.registrations.increment(1);
+                if let At::Register(_, Some(key)) = at {
+                    self.seen_registers
+                        .settle(*key, Some(Seen::Registered(aor.clone())));
+                }
                 let r = registrar::ok(req, &set, now, &cfg);
                 self.reply(at, r).await;
                 // Automatic presence: registering or signing out changes what watchers see.

@@ -73,43 +73,34 @@ fn retransmitted_register_over_udp() {
         dev.build("REGISTER", &uri, "rita", DOMAIN, Some(&creds), "")
             .replace("Expires: 600", &format!("Expires: {expires}"))
     };
-    let contacts = |r: &herald_sip::Response| r.headers.get_all(&HeaderName::Contact).count();
-    let send = |dev: &mut UdpDevice, text: &str| {
+    // Sends `text`; the answer's status and how many bindings it lists.
+    let answer = |dev: &mut UdpDevice, text: &str| {
         dev.wire.send(text);
-        dev.response()
+        let r = dev.response();
+        let contacts = r.headers.get_all(&HeaderName::Contact).count();
+        (r.status.as_u16(), contacts)
     };
 
     let bind = authenticated(&mut dev, 600);
-    let first = send(&mut dev, &bind);
-    assert_eq!((first.status.as_u16(), contacts(&first)), (200, 1));
-    let again = send(&mut dev, &bind);
-    assert_eq!(
-        (again.status.as_u16(), contacts(&again)),
-        (200, 1),
-        "{again:?}"
-    );
+    assert_eq!(answer(&mut dev, &bind), (200, 1));
+    assert_eq!(answer(&mut dev, &bind), (200, 1), "the retransmission");
 
     let unbind = authenticated(&mut dev, 0);
-    let gone = send(&mut dev, &unbind);
-    assert_eq!((gone.status.as_u16(), contacts(&gone)), (200, 0));
-    let late = send(&mut dev, &bind);
-    assert_eq!(late.status.as_u16(), 200, "{late:?}");
+    assert_eq!(answer(&mut dev, &unbind), (200, 0));
+    assert_eq!(answer(&mut dev, &bind).0, 200, "a late copy of the first");
     // A query (no Contact) lists the bindings in force: none came back.
     let query: String = authenticated(&mut dev, 600)
         .lines()
         .filter(|l| !l.starts_with("Contact:") && !l.starts_with("Expires:"))
         .map(|l| format!("{l}\r\n"))
         .collect();
-    let now = send(&mut dev, &query);
     assert_eq!(
-        (now.status.as_u16(), contacts(&now)),
+        answer(&mut dev, &query),
         (200, 0),
-        "a late copy of the first REGISTER brought its binding back: {now:?}"
+        "a late copy of the first REGISTER brought its binding back"
     );
 
     let brief = authenticated(&mut dev, 5);
-    let refused = send(&mut dev, &brief);
-    assert_eq!(refused.status.as_u16(), 423);
-    let refused_again = send(&mut dev, &brief);
-    assert_eq!(refused_again.status.as_u16(), 423);
+    assert_eq!(answer(&mut dev, &brief).0, 423);
+    assert_eq!(answer(&mut dev, &brief).0, 423, "the refusal again");
 }

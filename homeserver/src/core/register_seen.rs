@@ -3,7 +3,7 @@
 //!
 //! A server transaction keeps its final response for Timer J (64·T1, 32 s over UDP) to
 //! answer retransmissions: at 12,000 REGISTER/s, ~400,000 transactions of ~600 bytes each
-//! (key, table row, the 200 itself), a quarter of the server's CPU per REGISTER in fresh
+//! (key, table row, the 200 itself), a fifth of the server's CPU per REGISTER in fresh
 //! pages, cache misses and expiry. Here a REGISTER over an unreliable transport leaves
 //! only its fingerprint (a keyed hash of what RFC 3261 §17.2.3 matches a request to its
 //! transaction by: top Via branch and sent-by, and the Call-ID) for the same 64·T1, with

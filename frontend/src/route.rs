@@ -21,11 +21,7 @@ pub fn route(msg: &Message) -> Route {
     match msg {
         Message::Request(req) => {
             let key_of = |uri: Option<Uri<'_>>| match uri {
-                Some(Uri::Sip(u)) if u.user.is_some() => {
-                    let mut key = String::with_capacity(48);
-                    u.push_user_host(&mut key);
-                    Some(key)
-                }
+                Some(Uri::Sip(u)) if u.user.is_some() => Some(u.user_host()),
                 _ => None,
             };
             let to = || key_of(req.headers.to().ok().map(|t| t.uri));

@@ -5,8 +5,9 @@
 //! answer retransmissions: at 12,000 REGISTER/s, ~400,000 transactions of ~600 bytes each
 //! (key, table row, the 200 itself), a fifth of the server's CPU per REGISTER in fresh
 //! pages, cache misses and expiry. Here a REGISTER over an unreliable transport leaves
-//! only its fingerprint (a keyed hash of what RFC 3261 §17.2.3 matches a request to its
-//! transaction by: top Via branch and sent-by, and the Call-ID) for the same 64·T1, with
+//! only its fingerprint (a keyed hash of what the transaction layer matches a request to
+//! its transaction by, RFC 3261 §17.2.3: top Via branch and sent-by, method, and the
+//! Call-ID) for the same 64·T1, with
 //! what became of it:
 //! - still being handled: a retransmission is absorbed, as a proceeding transaction does;
 //! - registered: a retransmission is answered 200 with the AOR's bindings now in force,
@@ -22,12 +23,12 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    hash::{BuildHasher, Hasher},
+    hash::BuildHasher,
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
-use herald_sip::Request;
+use herald_sip::{transactions::write_server_key, Request};
 
 use crate::store::Aor;
 
@@ -54,7 +55,8 @@ pub(super) struct SeenRegisters {
     capacity: usize,
     /// Keys a fingerprint with a random secret: nobody can make two REGISTERs collide.
     hasher: std::hash::RandomState,
-    host: String,
+    /// The key's text, in a buffer kept between REGISTERs.
+    text: String,
 }
 
 impl SeenRegisters {
@@ -66,29 +68,18 @@ impl SeenRegisters {
             keep,
             capacity: capacity.max(1),
             hasher: std::hash::RandomState::new(),
-            host: String::new(),
+            text: String::new(),
         }
     }
 
-    /// The fingerprint of `req`: its top Via's branch and sent-by (host case-folded) and
-    /// its Call-ID. `None` without an RFC 3261 branch or a Call-ID.
+    /// The fingerprint of `req`: a keyed hash of what its server transaction would be
+    /// matched by (`herald_sip::transactions::write_server_key`: top Via branch and
+    /// sent-by, method, Call-ID). `None` without an RFC 3261 branch or a Call-ID.
     pub fn key(&mut self, req: &Request) -> Option<Key> {
-        let via = req.headers.top_via().ok()?;
-        if !via.is_rfc3261() {
+        if !write_server_key(req, &mut self.text) {
             return None;
         }
-        let branch = via.branch()?;
-        let call_id = req.headers.call_id().ok()?;
-        self.host.clear();
-        via.host.push_to(&mut self.host);
-        self.host.make_ascii_lowercase();
-        let mut h = self.hasher.build_hasher();
-        h.write(branch.as_bytes());
-        h.write_u8(0xff);
-        h.write(self.host.as_bytes());
-        h.write_u32(via.port.map_or(u32::MAX, u32::from));
-        h.write(call_id.as_bytes());
-        Some(h.finish())
+        Some(self.hasher.hash_one(self.text.as_bytes()))
     }
 
     /// A REGISTER arrives at `now`: what became of an earlier copy, or `None` when it is

@@ -50,9 +50,7 @@ impl Aor {
     pub fn of_uri(uri: &SipUri<'_>) -> Option<Aor> {
         uri.user?;
         // The core's canonical form, `sip:user@host`, without the scheme.
-        let mut s = String::with_capacity(48);
-        uri.push_user_host(&mut s);
-        Some(Aor(s))
+        Some(Aor(uri.user_host()))
     }
 
     /// The AOR of a To/From/Request-URI, if it is a sip/sips URI with a user part.

@@ -65,28 +65,46 @@ pub(crate) fn client_key_of_response(resp: &Response) -> Option<ClientKey> {
 }
 
 pub(crate) fn server_key(req: &Request) -> Option<ServerKey> {
-    let via = req.headers.top_via().ok()?;
-    let branch = via
+    let mut s = String::new();
+    write_server_key(req, &mut s).then(|| ServerKey(Arc::from(s)))
+}
+
+/// Writes into `out` (cleared first) what a request's server transaction is matched by
+/// (its [`ServerKey`]'s text: method, branch, lower-case sent-by, Call-ID); false, with
+/// `out` unspecified, without an RFC 3261 branch or a Call-ID. For callers that match
+/// requests without a transaction (a stateless registrar's retransmissions) by the same
+/// rule, into a buffer they reuse.
+pub fn write_server_key(req: &Request, out: &mut String) -> bool {
+    out.clear();
+    let Ok(via) = req.headers.top_via() else {
+        return false;
+    };
+    let Some(branch) = via
         .branch()
-        .filter(|b| b.starts_with(MAGIC_COOKIE) && b.len() > MAGIC_COOKIE.len())?;
+        .filter(|b| b.starts_with(MAGIC_COOKIE) && b.len() > MAGIC_COOKIE.len())
+    else {
+        return false;
+    };
     let method = match req.method {
         Method::Ack => "INVITE",
         ref m => m.as_str(),
     };
-    let call_id = req.headers.call_id().ok()?;
-    let mut s = String::with_capacity(method.len() + branch.len() + call_id.len() + 40);
-    s.push_str(method);
-    s.push(SEP);
-    s.push_str(branch);
-    s.push(SEP);
-    let sent_by = s.len();
-    via.host.push_to(&mut s);
+    let Ok(call_id) = req.headers.call_id() else {
+        return false;
+    };
+    out.reserve(method.len() + branch.len() + call_id.len() + 40);
+    out.push_str(method);
+    out.push(SEP);
+    out.push_str(branch);
+    out.push(SEP);
+    let sent_by = out.len();
+    via.host.push_to(out);
     if let Some(p) = via.port {
-        s.push(':');
-        crate::text::push_decimal(&mut s, u32::from(p));
+        out.push(':');
+        crate::text::push_decimal(out, u32::from(p));
     }
-    s[sent_by..].make_ascii_lowercase();
-    s.push(SEP);
-    s.push_str(call_id);
-    Some(ServerKey(Arc::from(s)))
+    out[sent_by..].make_ascii_lowercase();
+    out.push(SEP);
+    out.push_str(call_id);
+    true
 }

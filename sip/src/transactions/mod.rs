@@ -25,7 +25,7 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 use bytes::Bytes;
 
-pub use key::{ClientKey, ServerKey};
+pub use key::{write_server_key, ClientKey, ServerKey};
 pub use timers::{Timer, TimerConfig};
 
 use self::{

@@ -194,6 +194,14 @@ impl<'a> SipUri<'a> {
         s
     }
 
+    /// The address-of-record without its scheme: `user@host` or `host` (see
+    /// [`SipUri::push_user_host`]).
+    pub fn user_host(&self) -> String {
+        let mut s = String::with_capacity(48);
+        self.push_user_host(&mut s);
+        s
+    }
+
     /// Appends the address-of-record without its scheme: `user@host` (unescaped user,
     /// lower-case host) or `host`. One buffer, no formatting machinery: the registrar
     /// and the router build it for every request.

@@ -12,6 +12,7 @@ mod im;
 mod lanes;
 mod outbox;
 mod ownership;
+mod peers;
 mod presence;
 mod presence_body;
 mod presence_store;
@@ -201,6 +202,8 @@ enum At {
 
 /// Most REGISTERs remembered for their retransmissions (64·T1 at 31,000/s).
 const SEEN_REGISTERS: usize = 1_000_000;
+/// Most flows whose requests share one `Peer` (`peers.rs`).
+const SHARED_PEERS: usize = 65_536;
 
 struct Core {
     cfg: Arc<HomeConfig>,
@@ -222,6 +225,8 @@ struct Core {
     next_fork: u64,
     /// The flow of the message being handled (ACKs reach the TU without one).
     inbound_flow: Option<Peer>,
+    /// One shared `Peer` per flow seen lately.
+    peers: peers::Peers,
     /// Presence: publications, subscriptions, calls.
     watch: presence::Watch,
     /// A pool's home server: where it stands with its membership lease.
@@ -269,6 +274,7 @@ impl Core {
             deliveries: HashMap::new(),
             next_fork: 1,
             inbound_flow: None,
+            peers: peers::Peers::new(SHARED_PEERS),
             watch: presence::Watch::default(),
             fence: ownership::Fence::default(),
         }
@@ -337,7 +343,7 @@ impl Core {
                 .and_then(|m| m.validate().map(|()| m)),
         };
         let now = Instant::now();
-        let flow = Arc::new(flow);
+        let flow = self.peers.share(flow);
         self.inbound_flow = Some(flow.clone());
         match msg {
             Err(e) => {

@@ -4,7 +4,11 @@ use async_trait::async_trait;
 use herald_proto::v1::FlowRef;
 use sqlx::Row;
 
-use super::{backend, chunks::pow2_chunks, SqliteStore};
+use super::{
+    backend,
+    chunks::{placeholders, pow2_chunks, BySize},
+    SqliteStore,
+};
 use crate::store::{
     Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore, Bindings, OfflineStore,
     SetChange, StoreResult, StoredMessage,
@@ -112,14 +116,19 @@ async fn write_sets(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding], SetChange)]) -> 
         .filter(|(_, _, c)| *c == SetChange::Replace)
         .map(|(aor, _, _)| *aor)
         .collect();
+    static DELETE: BySize = BySize::new(|n| {
+        format!(
+            "DELETE FROM bindings WHERE aor IN ({})",
+            vec!["?"; n].join(", ")
+        )
+    });
     for chunk in pow2_chunks(&pruned) {
-        let mut del = sqlx::QueryBuilder::new("DELETE FROM bindings WHERE aor IN (");
-        let mut list = del.separated(", ");
+        let sql = DELETE.get(chunk.len());
+        let mut del = sqlx::query(&sql);
         for aor in chunk {
-            list.push_bind(aor.as_str());
+            del = del.bind(aor.as_str());
         }
-        del.push(")");
-        del.build().execute(&mut **tx).await.map_err(backend)?;
+        del.execute(&mut **tx).await.map_err(backend)?;
     }
     let (refreshed, written): (Vec<_>, Vec<_>) =
         sets.iter().partition(|(_, _, c)| *c == SetChange::Refresh);
@@ -141,24 +150,31 @@ async fn write_sets(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding], SetChange)]) -> 
 
 /// Inserts the rows, or rewrites every column of those whose contact is already bound.
 async fn upsert_rows(tx: &mut Tx<'_>, rows: &[&Binding]) -> StoreResult<()> {
-    let mut ins = sqlx::QueryBuilder::new(format!("INSERT INTO bindings ({BINDING_COLUMNS}) "));
-    ins.push_values(rows, |mut row, b| {
-        row.push_bind(b.aor.as_str())
-            .push_bind(&b.contact)
-            .push_bind(b.q.map(i64::from))
-            .push_bind(i64_of(b.expires_at))
-            .push_bind(&b.call_id)
-            .push_bind(i64::from(b.cseq))
-            .push_bind(&b.instance)
-            .push_bind(b.reg_id.map(i64::from))
-            .push_bind(&b.flow.frontend_id)
-            .push_bind(i64_of(b.flow.connection_id))
-            .push_bind(i64::from(b.flow.transport))
-            .push_bind(&b.flow.remote)
-            .push_bind(&b.user_agent);
+    static SQL: BySize = BySize::new(|n| {
+        format!(
+            "INSERT INTO bindings ({BINDING_COLUMNS}) VALUES {}{UPDATE_ON_CONFLICT}",
+            placeholders(13, n)
+        )
     });
-    ins.push(UPDATE_ON_CONFLICT);
-    ins.build().execute(&mut **tx).await.map_err(backend)?;
+    let sql = SQL.get(rows.len());
+    let mut q = sqlx::query(&sql);
+    for b in rows {
+        q = q
+            .bind(b.aor.as_str())
+            .bind(&b.contact)
+            .bind(b.q.map(i64::from))
+            .bind(i64_of(b.expires_at))
+            .bind(&b.call_id)
+            .bind(i64::from(b.cseq))
+            .bind(&b.instance)
+            .bind(b.reg_id.map(i64::from))
+            .bind(&b.flow.frontend_id)
+            .bind(i64_of(b.flow.connection_id))
+            .bind(i64::from(b.flow.transport))
+            .bind(&b.flow.remote)
+            .bind(&b.user_agent);
+    }
+    q.execute(&mut **tx).await.map_err(backend)?;
     Ok(())
 }
 
@@ -171,7 +187,8 @@ const REFRESH_ROW: &str =
 /// FROM a VALUES list first copies the whole join into a temporary table, and costs
 /// SQLite's thread more than the upsert it replaces).
 async fn refresh_rows(tx: &mut Tx<'_>, rows: &[&Binding]) -> StoreResult<u64> {
-    let sql = REFRESH_ROW.repeat(rows.len());
+    static SQL: BySize = BySize::new(|n| REFRESH_ROW.repeat(n));
+    let sql = SQL.get(rows.len());
     let mut q = sqlx::query(&sql);
     for b in rows {
         q = q
@@ -218,25 +235,34 @@ pub(super) async fn archive_in(tx: &mut Tx<'_>, e: &ArchiveEntry) -> StoreResult
 /// however many there are: a busy server archives thousands of messages a second, and
 /// each statement is a round trip to SQLite's thread.
 pub(super) async fn archive_many(tx: &mut Tx<'_>, entries: &[&ArchiveEntry]) -> StoreResult<()> {
+    static ROWS: BySize = BySize::new(|n| {
+        format!(
+            "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, outcome) \
+             VALUES {} RETURNING id",
+            placeholders(7, n)
+        )
+    });
+    // OR IGNORE: a recipient named twice in one message is one row (the key).
+    static LINKS: BySize = BySize::new(|n| {
+        format!(
+            "INSERT OR IGNORE INTO archive_recipients (archive_id, recipient) VALUES {}",
+            placeholders(2, n)
+        )
+    });
     for chunk in pow2_chunks(entries) {
-        let mut ins = sqlx::QueryBuilder::new(
-            "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, outcome) ",
-        );
-        ins.push_values(chunk, |mut row, e| {
-            row.push_bind(&e.sender)
-                .push_bind(e.recipients.join(","))
-                .push_bind(i64_of(e.at_ms))
-                .push_bind(&e.call_id)
-                .push_bind(&e.content_type)
-                .push_bind(&e.body)
-                .push_bind(e.outcome.to_db());
-        });
-        ins.push(" RETURNING id");
-        let mut ids: Vec<i64> = ins
-            .build_query_scalar()
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(backend)?;
+        let sql = ROWS.get(chunk.len());
+        let mut ins = sqlx::query_scalar::<_, i64>(&sql);
+        for e in chunk {
+            ins = ins
+                .bind(&e.sender)
+                .bind(e.recipients.join(","))
+                .bind(i64_of(e.at_ms))
+                .bind(&e.call_id)
+                .bind(&e.content_type)
+                .bind(&e.body)
+                .bind(e.outcome.to_db());
+        }
+        let mut ids: Vec<i64> = ins.fetch_all(&mut **tx).await.map_err(backend)?;
         // RETURNING gives no order, but AUTOINCREMENT ids grow with every row inserted,
         // in the order of the VALUES: the i-th smallest id is the i-th entry's.
         ids.sort_unstable();
@@ -253,13 +279,12 @@ pub(super) async fn archive_many(tx: &mut Tx<'_>, entries: &[&ArchiveEntry]) -> 
             .flat_map(|(id, e)| e.recipients.iter().map(move |r| (*id, r)))
             .collect();
         for part in pow2_chunks(&links) {
-            let mut ins =
-                // OR IGNORE: a recipient named twice in one message is one row (the key).
-                sqlx::QueryBuilder::new("INSERT OR IGNORE INTO archive_recipients (archive_id, recipient) ");
-            ins.push_values(part, |mut row, (id, r)| {
-                row.push_bind(*id).push_bind(*r);
-            });
-            ins.build().execute(&mut **tx).await.map_err(backend)?;
+            let sql = LINKS.get(part.len());
+            let mut ins = sqlx::query(&sql);
+            for (id, r) in part {
+                ins = ins.bind(*id).bind(*r);
+            }
+            ins.execute(&mut **tx).await.map_err(backend)?;
         }
     }
     Ok(())

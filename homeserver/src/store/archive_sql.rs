@@ -1,10 +1,32 @@
-//! The archive search as SQL, for every SQL store: the `WHERE` clause of an
-//! [`ArchiveQuery`] (user, peer, time window, text, paging), built with bound parameters
-//! only. The stores differ only in how the body is matched as text.
+//! The archive as SQL, for every SQL store: the `WHERE` clause of an [`ArchiveQuery`]
+//! (user, peer, time window, text, paging), built with bound parameters only, and the
+//! values of a row written. The stores differ only in how the body is matched as text
+//! (and PostgreSQL keeps a text copy of it).
 
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use sqlx::{query::QueryScalar, Database, Encode, QueryBuilder, Type};
 
-use super::ArchiveQuery;
+use super::{ArchiveEntry, ArchiveQuery};
+
+/// Binds an archived row's columns from `sender` to `body`, in the order every store's
+/// `INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, …)`
+/// names them; the store binds the rest.
+pub(crate) fn bind_row<'q, DB, O>(
+    q: QueryScalar<'q, DB, O, <DB as Database>::Arguments<'q>>,
+    e: &'q ArchiveEntry,
+) -> QueryScalar<'q, DB, O, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    String: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Vec<u8>: Encode<'q, DB> + Type<DB>,
+{
+    q.bind(&e.sender)
+        .bind(e.recipients.join(","))
+        .bind(i64_of(e.at_ms))
+        .bind(&e.call_id)
+        .bind(&e.content_type)
+        .bind(&e.body)
+}
 
 /// Appends `SELECT {columns} FROM archive WHERE …  ORDER BY id LIMIT n` for `q`;
 /// `text_match` is the store's expression that takes the LIKE pattern (`… LIKE `).

@@ -29,21 +29,20 @@ impl PgStore {
 }
 
 async fn archive_in(tx: &mut Tx<'_>, e: &ArchiveEntry) -> StoreResult<()> {
-    let id: i64 = sqlx::query_scalar(
+    let insert = sqlx::query_scalar(
         "INSERT INTO archive (sender, recipients, at_ms, call_id, content_type, body, body_text, outcome)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(&e.sender)
-    .bind(e.recipients.join(","))
-    .bind(i64_of(e.at_ms))
-    .bind(&e.call_id)
-    .bind(&e.content_type)
-    .bind(&e.body)
-    .bind(std::str::from_utf8(&e.body).ok().map(|t| t.replace('\0', "")))
-    .bind(e.outcome.to_db())
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(backend)?;
+    );
+    let id: i64 = archive_sql::bind_row(insert, e)
+        .bind(
+            std::str::from_utf8(&e.body)
+                .ok()
+                .map(|t| t.replace('\0', "")),
+        )
+        .bind(e.outcome.to_db())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(backend)?;
     for r in &e.recipients {
         sqlx::query("INSERT INTO archive_recipients (archive_id, recipient) VALUES ($1, $2)")
             .bind(id)

@@ -10,8 +10,8 @@ use super::{
     SqliteStore,
 };
 use crate::store::{
-    Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore, Bindings, OfflineStore,
-    SetChange, StoreResult, StoredMessage,
+    archive_sql::bind_row, Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore,
+    Bindings, OfflineStore, SetChange, StoreResult, StoredMessage,
 };
 
 const BINDING_COLUMNS: &str = "aor, contact, q, expires_at, call_id, cseq, instance, reg_id, \
@@ -253,14 +253,7 @@ pub(super) async fn archive_many(tx: &mut Tx<'_>, entries: &[&ArchiveEntry]) -> 
         let sql = ROWS.get(chunk.len());
         let mut ins = sqlx::query_scalar::<_, i64>(&sql);
         for e in chunk {
-            ins = ins
-                .bind(&e.sender)
-                .bind(e.recipients.join(","))
-                .bind(i64_of(e.at_ms))
-                .bind(&e.call_id)
-                .bind(&e.content_type)
-                .bind(&e.body)
-                .bind(e.outcome.to_db());
+            ins = bind_row(ins, e).bind(e.outcome.to_db());
         }
         let mut ids: Vec<i64> = ins.fetch_all(&mut **tx).await.map_err(backend)?;
         // RETURNING gives no order, but AUTOINCREMENT ids grow with every row inserted,

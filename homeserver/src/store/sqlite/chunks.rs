@@ -31,9 +31,9 @@ fn prev_power_of_two(n: usize) -> usize {
 }
 
 /// A statement's text for each chunk size, built once. Building it for every chunk (a
-/// 256-row archive insert is ~7 KB of placeholders, grown piece by piece) cost the
-/// engine's thread more than binding the values: ~1.5 % of its time at 10,000
-/// MESSAGEs a second, mostly first touches of fresh memory as the string grew.
+/// 256-row archive insert is ~7 KB of placeholders, grown piece by piece) took ~1.5 %
+/// of the server's time at 10,000 MESSAGEs a second, mostly first touches of fresh
+/// memory as the string grew.
 pub(super) struct BySize {
     build: fn(usize) -> String,
     texts: OnceLock<Vec<String>>,

@@ -4,14 +4,10 @@
 use async_trait::async_trait;
 use sqlx::{Row, Sqlite};
 
-use super::{
-    backend,
-    records::{archive_in, i64_of},
-    SqliteStore,
-};
+use super::{backend, records::archive_in, SqliteStore};
 use crate::store::{
-    archive_sql, Aor, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, Outcome,
-    StoreResult,
+    archive_sql::{self, i64_of},
+    Aor, ArchiveEntry, ArchiveQuery, ArchiveStore, ArchivedRecord, Outcome, StoreResult,
 };
 
 const COLUMNS: &str = "id, sender, recipients, at_ms, call_id, content_type, body, outcome";

@@ -63,10 +63,14 @@ impl BySize {
     }
 }
 
+/// `n` placeholders: `?, ?, ?`.
+pub(super) fn list(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// `rows` groups of `cols` placeholders: `(?, ?), (?, ?)`.
 pub(super) fn placeholders(cols: usize, rows: usize) -> String {
-    let group = format!("({})", vec!["?"; cols].join(", "));
-    vec![group; rows].join(", ")
+    vec![format!("({})", list(cols)); rows].join(", ")
 }
 
 #[cfg(test)]

@@ -6,12 +6,13 @@ use sqlx::Row;
 
 use super::{
     backend,
-    chunks::{placeholders, pow2_chunks, BySize},
+    chunks::{list, placeholders, pow2_chunks, BySize},
     SqliteStore,
 };
 use crate::store::{
-    archive_sql::bind_row, Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore,
-    Bindings, OfflineStore, SetChange, StoreResult, StoredMessage,
+    archive_sql::{bind_row, i64_of},
+    Aor, ArchiveEntry, BatchWrite, BatchWriter, Binding, BindingStore, Bindings, OfflineStore,
+    SetChange, StoreResult, StoredMessage,
 };
 
 const BINDING_COLUMNS: &str = "aor, contact, q, expires_at, call_id, cseq, instance, reg_id, \
@@ -38,10 +39,6 @@ fn binding_of(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Binding> {
         },
         user_agent: row.try_get("user_agent").map_err(backend)?,
     })
-}
-
-pub(super) fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 #[async_trait]
@@ -116,12 +113,8 @@ async fn write_sets(tx: &mut Tx<'_>, sets: &[(&Aor, &[Binding], SetChange)]) -> 
         .filter(|(_, _, c)| *c == SetChange::Replace)
         .map(|(aor, _, _)| *aor)
         .collect();
-    static DELETE: BySize = BySize::new(|n| {
-        format!(
-            "DELETE FROM bindings WHERE aor IN ({})",
-            vec!["?"; n].join(", ")
-        )
-    });
+    static DELETE: BySize =
+        BySize::new(|n| format!("DELETE FROM bindings WHERE aor IN ({})", list(n)));
     for chunk in pow2_chunks(&pruned) {
         let sql = DELETE.get(chunk.len());
         let mut del = sqlx::query(&sql);

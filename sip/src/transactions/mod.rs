@@ -18,9 +18,9 @@ mod timers;
 
 use std::{collections::HashMap, time::Instant};
 
-/// The layer's tables: keyed by ids it hands out and by packed keys, hashed with foldhash
-/// (seeded per process) rather than SipHash: inserting here was 8 % of the server's
-/// samples under REGISTER load, mostly hashing and table growth.
+/// The layer's tables: keyed by ids it hands out and by fingerprints (`key.rs`), hashed
+/// with foldhash (seeded per process) rather than SipHash: inserting here was 8 % of the
+/// server's samples under REGISTER load, mostly hashing and table growth.
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 use bytes::Bytes;
@@ -141,6 +141,7 @@ pub struct TransactionLayer<P> {
     /// (Timer K) and servers (Timer J).
     clients_done: Expiries<ClientKey>,
     servers_done: Expiries<ServerKey>,
+    keys: key::Keys,
     out: Output<P>,
 }
 
@@ -154,6 +155,7 @@ impl<P: Clone> TransactionLayer<P> {
             servers: Map::default(),
             clients_done: Expiries::default(),
             servers_done: Expiries::default(),
+            keys: key::Keys::new(),
             out: Output::default(),
         }
     }
@@ -184,7 +186,7 @@ impl<P: Clone> TransactionLayer<P> {
         if req.method == Method::Ack {
             return Err(TxError::AckIsNotATransaction);
         }
-        let key = key::client_key_of_request(&req).ok_or(TxError::NoBranch)?;
+        let key = self.keys.client_of_request(&req).ok_or(TxError::NoBranch)?;
         if self.clients.contains_key(&key) {
             return Err(TxError::DuplicateBranch);
         }
@@ -216,7 +218,7 @@ impl<P: Clone> TransactionLayer<P> {
         reliable: bool,
         now: Instant,
     ) -> Result<(), TxError> {
-        let Some(key) = key::server_key(&req) else {
+        let Some(key) = self.keys.server(&req) else {
             if req.method == Method::Ack {
                 self.out.events.push_back(TxEvent::Ack {
                     tx: None,
@@ -287,7 +289,11 @@ impl<P: Clone> TransactionLayer<P> {
 
     /// A response arrived; it goes to its client transaction, or out as a stray.
     pub fn handle_response(&mut self, resp: Response, now: Instant) {
-        let id = match key::client_key_of_response(&resp).and_then(|k| self.clients.get(&k)) {
+        let id = match self
+            .keys
+            .client_of_response(&resp)
+            .and_then(|k| self.clients.get(&k))
+        {
             Some(Slot::Live(id)) => *id,
             // A retransmission of the final response: absorbed (§17.1.2.2, Completed).
             Some(Slot::Done(_)) => return,
@@ -375,7 +381,7 @@ impl<P: Clone> TransactionLayer<P> {
 
     /// The INVITE server transaction a CANCEL refers to (§9.2), if it is still there.
     pub fn invite_for_cancel(&self, cancel: &Request) -> Option<TxId> {
-        let k = key::server_key(cancel)?.as_invite();
+        let k = self.keys.invite_of_cancel(cancel)?;
         match self.servers.get(&k)? {
             Slot::Live(id) => Some(TxId(*id)),
             Slot::Done(_) => None,
@@ -453,10 +459,10 @@ impl<P: Clone> TransactionLayer<P> {
         self.next_id += 1;
         match &key {
             Key::Client(k) => {
-                self.clients.insert(k.clone(), Slot::Live(id));
+                self.clients.insert(*k, Slot::Live(id));
             }
             Key::Server(k) => {
-                self.servers.insert(k.clone(), Slot::Live(id));
+                self.servers.insert(*k, Slot::Live(id));
             }
         }
         self.txs.insert(

@@ -30,7 +30,9 @@
 # --herald-workers N (Herald's runtime worker threads, HERALD_WORKER_THREADS; default:
 # one per core. Kamailio's worker counts are set in kamailio.cfg.in),
 # --herald-bin PATH (that Herald build instead of this tree's: a before/after pair in
-# one session; the presence load generator is still built from this tree).
+# one session; the presence load generator is still built from this tree),
+# --herald-archive MODE (HERALD_ARCHIVE_MODE: Herald archives every MESSAGE by default,
+# which Kamailio's relay does not; `off` gives Herald the same job; named in the table).
 # Installs sip-tester and kamailio (with its presence and TLS modules) when missing
 # (apt-get, as root). Stops everything it started. Exits 1 when a server passed no step.
 set -euo pipefail
@@ -39,7 +41,7 @@ ROOT=$PWD
 
 WORK=all TRANSPORTS="u1 t1" USERS=5000 START=2000 STEP=2000 MAX=40000 SECS=5 ROUNDS=1
 PIN="" SMOKE=0 POOL=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,15,20,30,40,50,55,60,70 PRESENTITIES=1000 WATCHERS=4
-PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000 MAX_P99=() WORKERS="" HERALD_BIN=""
+PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000 MAX_P99=() WORKERS="" HERALD_BIN="" ARCHIVE=best-effort
 while (($#)); do
   case "$1" in
     --work) WORK=$2; shift ;;
@@ -59,10 +61,11 @@ while (($#)); do
     --max-p99) MAX_P99=(--max-p99 "$2"); shift ;;
     --herald-workers) WORKERS=$2; shift ;;
     --herald-bin) HERALD_BIN=$2; shift ;;
+    --herald-archive) ARCHIVE=$2; shift ;;
     --pool) POOL=1 ;;
     --pin) PIN=1 ;;
     --smoke) SMOKE=1 ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -166,6 +169,7 @@ export HERALD_RATE_PER_SOURCE=0 HERALD_MAX_CONNECTIONS_PER_IP=20000
 # number of subscriptions per watcher.
 export HERALD_NOTIFY_MIN_INTERVAL_MS=0 HERALD_MAX_SUBSCRIPTIONS_PER_USER=0
 if [ -n "$WORKERS" ]; then export HERALD_WORKER_THREADS=$WORKERS; fi
+export HERALD_ARCHIVE_MODE=$ARCHIVE
 "$BIN" user import "$WORKDIR/users.csv" >/dev/null
 # Each start begins from the users only (Kamailio's in-memory usrloc starts empty too).
 cp -a "$WORKDIR/herald" "$WORKDIR/herald-users"
@@ -209,7 +213,7 @@ stop() {
 }
 
 EDITION=$( ((POOL)) && echo "pool: 1 front end + 1 home server, Redis, PostgreSQL; Kamailio's location in PostgreSQL" || echo embedded)
-echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') ($EDITION, ${WORKERS:-one per core} worker threads) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
+echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') ($EDITION, ${WORKERS:-one per core} worker threads, archive $ARCHIVE) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
 echo "# $USERS users, rates $START, +$STEP … $MAX per ${SECS}s step, $ROUNDS round(s), $([ -n "$PIN" ] && echo 'pinned: servers on core 1, sipp on core 0' || echo unpinned)"$( ((${#MAX_P99[@]})) && echo "; a step passes only with p99 ≤ ${MAX_P99[1]} ms" || true)
 
 # sipp SERVER WORK TRANSPORT OUT [ARGS…]: bench/sipp/run.sh against a fresh server.
@@ -353,7 +357,7 @@ done
 echo
 echo "| work | transport | Herald highest rate | Kamailio highest rate | ratio | Herald p50 / p99 (ms) | Kamailio p50 / p99 (ms) | CPU s per 10k calls, Herald / Kamailio |"
 echo "|---|---|---|---|---|---|---|---|"
-python3 - "$WORKDIR/results" <<'PY'
+python3 - "$WORKDIR/results" "$ARCHIVE" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 def med(xs):
@@ -365,7 +369,7 @@ for r in rows:
         keys.append((r[1], r[2]))
 names = {
     "register": "REGISTER + digest",
-    "message": "MESSAGE relay + digest",
+    "message": f"MESSAGE relay + digest (Herald's archive: {sys.argv[2]})",
     "presence-fanout": "PUBLISH → NOTIFY, one presentity, many watchers (NOTIFY/s)",
     "presence-many": "PUBLISH → NOTIFY, many presentities, few watchers (NOTIFY/s)",
 }

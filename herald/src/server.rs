@@ -196,7 +196,7 @@ pub(crate) fn home_config(cfg: &Config, bound: &Bound, host: &str) -> HomeConfig
     h.max_expires = cfg.max_expires;
     h.default_expires = cfg.default_expires;
     h.max_message_body = cfg.max_message_body;
-    h.archive_compliance = cfg.admin.archive_compliance;
+    h.archive = cfg.admin.archive;
     h.bans = cfg.limits.bans;
     h.presence = cfg.presence;
     h.auth_algorithms = cfg.auth_algorithms.clone();

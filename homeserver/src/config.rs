@@ -24,9 +24,8 @@ pub struct HomeConfig {
     pub default_expires: u32,
     /// Largest MESSAGE body accepted (413 above it).
     pub max_message_body: usize,
-    /// Compliance archiving: a MESSAGE is archived, durably, before it is delivered; when
-    /// the archive cannot be written it is refused (503) rather than delivered unarchived.
-    pub archive_compliance: bool,
+    /// What is kept of each MESSAGE in the archive.
+    pub archive: ArchiveMode,
     /// A pool's home server: presence state is loaded for the presentities this server
     /// owns on the ring (`HomeServer::set_ownership`), not all of it at start.
     pub presence_by_ownership: bool,
@@ -52,6 +51,21 @@ pub struct HomeConfig {
     /// Password-guessing bans.
     pub bans: crate::bans::BanPolicy,
     pub presence: PresenceConfig,
+}
+
+/// What the archive keeps of instant messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchiveMode {
+    /// Nothing: no record of any MESSAGE is written (for operators who must not keep
+    /// message content; stored offline messages are still kept until delivered).
+    Off,
+    /// Every MESSAGE gets a record with what became of it, written behind (retried until
+    /// the database takes it).
+    #[default]
+    BestEffort,
+    /// A MESSAGE is archived, durably, before it is delivered; when the archive cannot be
+    /// written it is refused (503) rather than delivered unarchived.
+    Compliance,
 }
 
 /// Presence settings.
@@ -96,7 +110,7 @@ impl HomeConfig {
             max_expires: 86_400,
             default_expires: 3600,
             max_message_body: 64 * 1024,
-            archive_compliance: false,
+            archive: ArchiveMode::BestEffort,
             presence_by_ownership: false,
             lease: None,
             edge_is_remote: false,

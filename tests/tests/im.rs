@@ -182,3 +182,61 @@ fn message_forks_to_every_device_and_the_first_200_answers() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `HERALD_ARCHIVE_MODE=off`: messages are delivered and stored for offline users as
+/// always, but no archive record of any of them is written.
+#[test]
+fn with_the_archive_off_messages_flow_and_nothing_is_archived() {
+    let dir = herald_tests::test_dir("im-archive-off");
+    let s = Server::start(dir.path(), &[("HERALD_ARCHIVE_MODE", "off")]);
+    for (u, p) in [
+        ("alice", "alice-pw"),
+        ("bob", "bob-pw"),
+        ("carol", "carol-pw"),
+    ] {
+        s.add_user(u, p);
+    }
+    let alice_auth = auth_field("alice", "alice-pw");
+    // Bob has no device: stored, 202.
+    let stored = Sipp::new(dir.path(), "alice-to-bob", "message_uac.xml")
+        .to(s.addr("udp"))
+        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
+        .run();
+    stored.assert_ok("alice sends while bob is offline");
+    assert!(
+        stored.messages.contains("SIP/2.0 202 Accepted"),
+        "{}",
+        stored.messages
+    );
+    // Carol's device is registered: delivered, 200.
+    let (carol_device, carol_contact) =
+        Sipp::new(dir.path(), "carol-device", "message_uas.xml").listen();
+    s.register(dir.path(), "carol-reg", "carol", "carol-pw", &carol_contact);
+    let sent = Sipp::new(dir.path(), "alice-to-carol", "message_uac.xml")
+        .to(s.addr("udp"))
+        .fields(&["alice", DOMAIN, &alice_auth, "carol"])
+        .run();
+    sent.assert_ok("alice sends to carol");
+    assert!(
+        sent.messages.contains("SIP/2.0 200 OK"),
+        "{}",
+        sent.messages
+    );
+    carol_device.wait().assert_ok("carol's device receives");
+    // Bob registers: the stored message still reaches him.
+    let (bob_device, bob_contact) = Sipp::new(dir.path(), "bob-device", "message_uas.xml").listen();
+    s.register(dir.path(), "bob-reg", "bob", "bob-pw", &bob_contact);
+    let got = bob_device.wait();
+    got.assert_ok("bob's device receives the stored message");
+    assert!(
+        got.messages.contains("From: <sip:alice@example.com>"),
+        "{}",
+        got.messages
+    );
+    // Three messages' worth of records would be there in the default mode (delivered,
+    // stored, and the stored one's delivery); here none are.
+    for user in ["alice", "bob", "carol"] {
+        let a = s.archive(user, 1);
+        assert!(a.is_empty(), "{user}'s archive: {a:?}");
+    }
+}

@@ -7,6 +7,7 @@ use herald_api::{
     mail::{MailConfig, MailTls},
     notify::WhenBusy,
 };
+use herald_homeserver::config::ArchiveMode;
 
 use super::{err, ConfigError, File, Settings};
 
@@ -24,8 +25,9 @@ pub struct Admin {
     pub smtp: Option<MailConfig>,
     /// Archive records older than this are deleted daily; `None`: kept forever.
     pub archive_retention_days: Option<u32>,
-    /// `HERALD_ARCHIVE_MODE=compliance`: no MESSAGE delivered before it is archived.
-    pub archive_compliance: bool,
+    /// `HERALD_ARCHIVE_MODE`: `best-effort`, `compliance` (no MESSAGE delivered before it
+    /// is archived) or `off` (nothing archived).
+    pub archive: ArchiveMode,
 }
 
 pub(super) fn load(s: &Settings<'_>, f: &File, domain: &str) -> Result<Admin, ConfigError> {
@@ -78,13 +80,14 @@ pub(super) fn load(s: &Settings<'_>, f: &File, domain: &str) -> Result<Admin, Co
         }
     };
     let retention = s.num("archive_retention_days", f.archive_retention_days, 0u32)?;
-    let archive_compliance = match s.string("archive_mode", f.archive_mode.clone()).as_deref() {
-        None | Some("best-effort") => false,
-        Some("compliance") => true,
+    let archive = match s.string("archive_mode", f.archive_mode.clone()).as_deref() {
+        None | Some("best-effort") => ArchiveMode::BestEffort,
+        Some("compliance") => ArchiveMode::Compliance,
+        Some("off") => ArchiveMode::Off,
         Some(other) => {
             return Err(err(
                 &Settings::label("archive_mode"),
-                format!("{other:?} is not best-effort or compliance"),
+                format!("{other:?} is not best-effort, compliance or off"),
             ))
         }
     };
@@ -105,7 +108,7 @@ pub(super) fn load(s: &Settings<'_>, f: &File, domain: &str) -> Result<Admin, Co
         when_busy,
         smtp: smtp(s, f, domain)?,
         archive_retention_days: (retention > 0).then_some(retention),
-        archive_compliance,
+        archive,
     })
 }
 

@@ -1,5 +1,7 @@
 use std::{collections::HashMap, time::Duration};
 
+use herald_homeserver::config::ArchiveMode;
+
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -128,6 +130,15 @@ fn admin_settings() {
     assert_eq!(c.admin.notify_from, "herald@localhost");
     assert!(c.admin.smtp.is_none());
     assert_eq!(c.admin.archive_retention_days, None);
+    assert_eq!(c.admin.archive, ArchiveMode::BestEffort);
+    for (v, mode) in [
+        ("off", ArchiveMode::Off),
+        ("compliance", ArchiveMode::Compliance),
+        ("best-effort", ArchiveMode::BestEffort),
+    ] {
+        let c = load(&[("HERALD_ARCHIVE_MODE", v)]).unwrap();
+        assert_eq!(c.admin.archive, mode, "HERALD_ARCHIVE_MODE={v}");
+    }
     let c = load(&[
         ("HERALD_DOMAIN", "example.com"),
         ("HERALD_API", "127.0.0.1:9443"),
@@ -172,6 +183,11 @@ fn admin_settings() {
             "HERALD_API_TLS_KEY (api_tls_key)",
         ),
         ("HERALD_API", "everywhere", "HERALD_API (api)"),
+        (
+            "HERALD_ARCHIVE_MODE",
+            "none",
+            "HERALD_ARCHIVE_MODE (archive_mode)",
+        ),
     ] {
         let mut pairs = vec![(k, v)];
         if k == "HERALD_SMTP_TLS" {

@@ -1,12 +1,14 @@
 //! Instant messages (RFC 3428): MESSAGE from an authenticated user to every device of the
 //! recipient; stored and answered 202 when the recipient has none; stored messages
 //! delivered in order on the next registration and removed only after a 2xx. Every
-//! message is archived with what became of it.
+//! message is archived with what became of it, unless the archive is off
+//! (`ArchiveMode::Off`).
 
 use herald_sip::{HeaderName, Request, StatusCode, Uri};
 
 use super::{fork::Origin, now_ms, now_secs, At, Core};
 use crate::{
+    config::ArchiveMode,
     reply,
     store::{Aor, ArchiveEntry, Binding, Bindings, Outcome, StoreResult, StoredMessage, UserRef},
 };
@@ -68,7 +70,7 @@ impl Core {
             let r = reply::with_reason(&req, StatusCode::BAD_REQUEST, "Missing Via branch", &cfg);
             return self.reply(&at, r).await;
         };
-        if cfg.archive_compliance && !bindings.is_empty() {
+        if cfg.archive == ArchiveMode::Compliance && !bindings.is_empty() {
             // Stored messages are archived in the same transaction; delivered ones first
             // get a durable record here, or are not delivered at all.
             let entry = self.archive_entry(&req, sender.as_ref(), Outcome::Accepted);
@@ -112,8 +114,13 @@ impl Core {
             body: req.body.to_vec(),
             received_at_ms: now_ms(),
         };
-        let record = self.archive_entry(&req, sender.as_ref(), Outcome::Stored);
-        match self.store.store_message(&msg, &record).await {
+        let stored = if cfg.archive == ArchiveMode::Off {
+            self.store.hold_message(&msg).await
+        } else {
+            let record = self.archive_entry(&req, sender.as_ref(), Outcome::Stored);
+            self.store.store_message(&msg, &record).await
+        };
+        match stored {
             Ok(id) => {
                 tracing::info!(to = %recipient, id, "MESSAGE stored for offline delivery");
                 metrics::counter!("herald_messages_total", "outcome" => "stored").increment(1);
@@ -136,6 +143,9 @@ impl Core {
             _ => &self.counters.messages_other,
         };
         counter.increment(1);
+        if self.cfg.archive == ArchiveMode::Off {
+            return;
+        }
         let entry = self.archive_entry(req, sender, outcome);
         if let Err(e) = self.store.archive(entry).await {
             tracing::error!(error = %e, "archive write failed");

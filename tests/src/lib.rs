@@ -296,6 +296,23 @@ impl Server {
             .assert_ok(&format!("{user} registers {contact}"));
     }
 
+    /// `from` (password `<from>-pw`) sends one MESSAGE to `to` over UDP with
+    /// `message_uac.xml`, digest included; panics with sipp's traces unless it succeeds
+    /// and the final answer is `status` (`"200 OK"`, `"202 Accepted"`).
+    pub fn message(&self, dir: &Path, name: &str, from: &str, to: &str, status: &str) {
+        let auth = auth_field(from, &format!("{from}-pw"));
+        let sent = sipp::Sipp::new(dir, name, "message_uac.xml")
+            .to(self.addr("udp"))
+            .fields(&[from, DOMAIN, &auth, to])
+            .run();
+        sent.assert_ok(&format!("{from} sends to {to}"));
+        assert!(
+            sent.messages.contains(&format!("SIP/2.0 {status}")),
+            "{from} to {to}: no {status}:\n{}",
+            sent.messages
+        );
+    }
+
     /// Kills the process at once (no graceful shutdown): what is stored must survive this.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

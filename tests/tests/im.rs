@@ -196,32 +196,13 @@ fn with_the_archive_off_messages_flow_and_nothing_is_archived() {
     ] {
         s.add_user(u, p);
     }
-    let alice_auth = auth_field("alice", "alice-pw");
     // Bob has no device: stored, 202.
-    let stored = Sipp::new(dir.path(), "alice-to-bob", "message_uac.xml")
-        .to(s.addr("udp"))
-        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
-        .run();
-    stored.assert_ok("alice sends while bob is offline");
-    assert!(
-        stored.messages.contains("SIP/2.0 202 Accepted"),
-        "{}",
-        stored.messages
-    );
+    s.message(dir.path(), "alice-to-bob", "alice", "bob", "202 Accepted");
     // Carol's device is registered: delivered, 200.
     let (carol_device, carol_contact) =
         Sipp::new(dir.path(), "carol-device", "message_uas.xml").listen();
     s.register(dir.path(), "carol-reg", "carol", "carol-pw", &carol_contact);
-    let sent = Sipp::new(dir.path(), "alice-to-carol", "message_uac.xml")
-        .to(s.addr("udp"))
-        .fields(&["alice", DOMAIN, &alice_auth, "carol"])
-        .run();
-    sent.assert_ok("alice sends to carol");
-    assert!(
-        sent.messages.contains("SIP/2.0 200 OK"),
-        "{}",
-        sent.messages
-    );
+    s.message(dir.path(), "alice-to-carol", "alice", "carol", "200 OK");
     carol_device.wait().assert_ok("carol's device receives");
     // Bob registers: the stored message still reaches him.
     let (bob_device, bob_contact) = Sipp::new(dir.path(), "bob-device", "message_uas.xml").listen();

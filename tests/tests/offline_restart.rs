@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use herald_tests::{auth_field, free_port, sipp::Sipp, test_dir, Server, DOMAIN};
+use herald_tests::{free_port, sipp::Sipp, test_dir, Server};
 
 #[test]
 fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
@@ -23,17 +23,7 @@ fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
     let contact = format!("127.0.0.1:{carol_phone}");
     s.register(dir.path(), "carol-reg", "carol", "carol-pw", &contact);
     // Bob has no device: the message is stored.
-    let alice_auth = auth_field("alice", "alice-pw");
-    let sent = Sipp::new(dir.path(), "alice-to-bob", "message_uac.xml")
-        .to(s.addr("udp"))
-        .fields(&["alice", DOMAIN, &alice_auth, "bob"])
-        .run();
-    sent.assert_ok("alice sends while bob is offline");
-    assert!(
-        sent.messages.contains("SIP/2.0 202 Accepted"),
-        "{}",
-        sent.messages
-    );
+    s.message(dir.path(), "alice-to-bob", "alice", "bob", "202 Accepted");
 
     let env = s.env.clone();
     s.kill();
@@ -46,16 +36,7 @@ fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
     }
     .spawn()
     .settle();
-    let to_carol = Sipp::new(dir.path(), "alice-to-carol", "message_uac.xml")
-        .to(s.addr("udp"))
-        .fields(&["alice", DOMAIN, &alice_auth, "carol"])
-        .run();
-    to_carol.assert_ok("alice sends to carol after the restart");
-    assert!(
-        to_carol.messages.contains("SIP/2.0 200 OK"),
-        "{}",
-        to_carol.messages
-    );
+    s.message(dir.path(), "alice-to-carol", "alice", "carol", "200 OK");
     carol_device.wait().assert_ok("carol's device receives");
 
     // Bob registers: the stored message is delivered to his device.

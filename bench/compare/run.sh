@@ -16,6 +16,8 @@
 #
 #   bench/compare/run.sh                 # everything, UDP and TCP, one round
 #   bench/compare/run.sh --pin           # servers on core 1, load on core 0
+#   bench/compare/run.sh --quota 50      # each server held to 50 % of one core (a cgroup
+#                                        # CPU quota, quota.sh), so sipp is not the limit
 #   bench/compare/run.sh --rounds 3      # A B A B A B: medians of three
 #   bench/compare/run.sh --smoke         # seconds at tiny rates: does it all still run?
 #   bench/compare/run.sh --pool          # Herald's pool (1 front end, 1 home server,
@@ -40,7 +42,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 WORK=all TRANSPORTS="u1 t1" USERS=5000 START=2000 STEP=2000 MAX=40000 SECS=5 ROUNDS=1
-PIN="" SMOKE=0 POOL=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,15,20,30,40,50,55,60,70 PRESENTITIES=1000 WATCHERS=4
+PIN="" QUOTA="" SMOKE=0 POOL=0 FANOUT=2000 FANOUT_RATES=1,2,5,10,15,20,30,40,50,55,60,70 PRESENTITIES=1000 WATCHERS=4
 PRATES=50,100,200,500,1000,2000 SETTLE=35 TLS_CONNS=1000 MAX_P99=() WORKERS="" HERALD_BIN="" ARCHIVE=best-effort
 while (($#)); do
   case "$1" in
@@ -64,8 +66,9 @@ while (($#)); do
     --herald-archive) ARCHIVE=$2; shift ;;
     --pool) POOL=1 ;;
     --pin) PIN=1 ;;
+    --quota) QUOTA=$2; shift ;;
     --smoke) SMOKE=1 ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
   shift
@@ -102,11 +105,14 @@ need_module tls.so kamailio-tls-modules
 SCHEMA=/usr/share/kamailio/dbtext/kamailio
 [ -f "$SCHEMA/presentity" ] || { echo "Kamailio's db_text schema is missing ($SCHEMA)" >&2; exit 69; }
 
+source bench/compare/quota.sh
+CGROUP=""
 WORKDIR=$(mktemp -d /tmp/herald-compare.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  quota_cleanup
   [ -n "${KEEP:-}" ] || rm -rf "$WORKDIR"
 }
 trap cleanup EXIT
@@ -115,6 +121,7 @@ free_port() { python3 "$FREE_PORT"; }
 PIN_SERVER=() PIN_LOAD=()
 PIN_LOAD_TS=()
 if [ -n "$PIN" ]; then PIN_SERVER=(taskset -c 1); PIN_LOAD=(--pin); PIN_LOAD_TS=(taskset -c 0); fi
+if [ -n "$QUOTA" ]; then quota_setup "$QUOTA"; PIN_SERVER=("${QUOTA_SERVER[@]}" "${PIN_SERVER[@]}"); fi
 DOMAIN=example.com
 
 # The same users for both: u000001 … with passwords pw000001 ….
@@ -214,7 +221,7 @@ stop() {
 
 EDITION=$( ((POOL)) && echo "pool: 1 front end + 1 home server, Redis, PostgreSQL; Kamailio's location in PostgreSQL" || echo embedded)
 echo "# $(date -u +%FT%TZ) on $(nproc) cores; Herald $("$BIN" --version | awk '{print $2}') ($EDITION, ${WORKERS:-one per core} worker threads, archive $ARCHIVE) vs $(kamailio -v | head -1 | awk '{print $2, $3}') ($CHILDREN UDP + $CHILDREN TCP workers); $(sipp -v 2>&1 | grep -o 'SIPp v[0-9.]*' | head -1)"
-echo "# $USERS users, rates $START, +$STEP … $MAX per ${SECS}s step, $ROUNDS round(s), $([ -n "$PIN" ] && echo 'pinned: servers on core 1, sipp on core 0' || echo unpinned)"$( ((${#MAX_P99[@]})) && echo "; a step passes only with p99 ≤ ${MAX_P99[1]} ms" || true)
+echo "# $USERS users, rates $START, +$STEP … $MAX per ${SECS}s step, $ROUNDS round(s), $([ -n "$PIN" ] && echo 'pinned: servers on core 1, sipp on core 0' || echo unpinned)$([ -n "$QUOTA" ] && echo "; each server held to $QUOTA % of one core (cgroup CPU quota)" || true)"$( ((${#MAX_P99[@]})) && echo "; a step passes only with p99 ≤ ${MAX_P99[1]} ms" || true)
 
 # sipp SERVER WORK TRANSPORT OUT [ARGS…]: bench/sipp/run.sh against a fresh server.
 sipp_on() {

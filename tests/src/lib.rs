@@ -313,6 +313,30 @@ impl Server {
         );
     }
 
+    /// `user` (password `<user>-pw`) registers a fresh device over UDP, which must then
+    /// receive a MESSAGE from `from` (a stored one, delivered on registration); panics
+    /// with sipp's traces otherwise. Returns what the device's sipp saw.
+    pub fn receives_stored(&self, dir: &Path, user: &str, from: &str) -> sipp::Outcome {
+        let (device, contact) =
+            sipp::Sipp::new(dir, &format!("{user}-device"), "message_uas.xml").listen();
+        self.register(
+            dir,
+            &format!("{user}-reg"),
+            user,
+            &format!("{user}-pw"),
+            &contact,
+        );
+        let got = device.wait();
+        got.assert_ok(&format!("{user}'s device receives the stored message"));
+        assert!(
+            got.messages
+                .contains(&format!("From: <sip:{from}@{DOMAIN}>")),
+            "{}",
+            got.messages
+        );
+        got
+    }
+
     /// Kills the process at once (no graceful shutdown): what is stored must survive this.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

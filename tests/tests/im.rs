@@ -205,15 +205,7 @@ fn with_the_archive_off_messages_flow_and_nothing_is_archived() {
     s.message(dir.path(), "alice-to-carol", "alice", "carol", "200 OK");
     carol_device.wait().assert_ok("carol's device receives");
     // Bob registers: the stored message still reaches him.
-    let (bob_device, bob_contact) = Sipp::new(dir.path(), "bob-device", "message_uas.xml").listen();
-    s.register(dir.path(), "bob-reg", "bob", "bob-pw", &bob_contact);
-    let got = bob_device.wait();
-    got.assert_ok("bob's device receives the stored message");
-    assert!(
-        got.messages.contains("From: <sip:alice@example.com>"),
-        "{}",
-        got.messages
-    );
+    s.receives_stored(dir.path(), "bob", "alice");
     // Three messages' worth of records would be there in the default mode (delivered,
     // stored, and the stored one's delivery); here none are.
     for user in ["alice", "bob", "carol"] {

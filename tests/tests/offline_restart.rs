@@ -40,15 +40,7 @@ fn stored_message_and_bindings_survive_a_crash_and_are_delivered() {
     carol_device.wait().assert_ok("carol's device receives");
 
     // Bob registers: the stored message is delivered to his device.
-    let (bob_device, bob_contact) = Sipp::new(dir.path(), "bob-device", "message_uas.xml").listen();
-    s.register(dir.path(), "bob-reg", "bob", "bob-pw", &bob_contact);
-    let got = bob_device.wait();
-    got.assert_ok("bob's device receives the stored message");
-    assert!(
-        got.messages.contains("From: <sip:alice@example.com>"),
-        "{}",
-        got.messages
-    );
+    let got = s.receives_stored(dir.path(), "bob", "alice");
     assert!(
         got.messages.contains("Date: "),
         "stored messages carry their date:\n{}",
